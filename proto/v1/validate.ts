@@ -65,12 +65,13 @@ export function reqArray(o: Obj, key: string, prefix: string, minLen: number, ma
   const field = join(prefix, key);
   if (!Array.isArray(v)) throw new ContractError(field, `expected an array, got ${describe(v)}`);
   if (v.length < minLen) throw new ContractError(field, `needs at least ${minLen} element(s)`);
-  if (v.length > maxLen) throw new ContractError(field, `has ${v.length} elements, at most ${maxLen} allowed`);
+  if (v.length > maxLen)
+    throw new ContractError(field, `has ${v.length} elements, at most ${maxLen} allowed`);
   return v;
 }
 
 /** Identifiers travel in headers, Redis keys and metric labels: keep them printable and bounded. */
-const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:\-]*$/;
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 
 export function reqId(o: Obj, key: string, prefix: string, maxLen = 128): string {
   const v = reqString(o, key, prefix, maxLen);

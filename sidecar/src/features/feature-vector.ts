@@ -6,10 +6,10 @@
  * whose hash differs.
  */
 import { createHash } from 'node:crypto';
+import { velocityAt } from './apply-event.js';
 import { HEARTBEAT_STALE_MS } from './freshness.js';
 import { NODE_TYPE_CODE, type NodeBatchFeatures, type NodeInfo } from './node-profile.js';
 import { N, R } from './record-layout.js';
-import { velocityAt } from './apply-event.js';
 
 export const FEATURE_NAMES = [
   'qty',

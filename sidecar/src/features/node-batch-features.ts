@@ -58,13 +58,16 @@ export class NodeBatchAccumulator {
       const l = loss.get(node);
       const t = this.tallies.get(node);
       out.set(node, {
-        lossShare: l !== undefined && l.received >= 50 ? l.lost / l.received : DEFAULT_BATCH_FEATURES.lossShare,
-        scanAccuracy: l !== undefined && l.counts >= 5 ? l.matched / l.counts : DEFAULT_BATCH_FEATURES.scanAccuracy,
+        lossShare:
+          l !== undefined && l.received >= 50 ? l.lost / l.received : DEFAULT_BATCH_FEATURES.lossShare,
+        scanAccuracy:
+          l !== undefined && l.counts >= 5 ? l.matched / l.counts : DEFAULT_BATCH_FEATURES.scanAccuracy,
         cancelRate:
           t !== undefined && t.reservationsEnded >= 20
             ? t.cancellations / t.reservationsEnded
             : DEFAULT_BATCH_FEATURES.cancelRate,
-        feedDelayP50S: t !== undefined && t.delays >= 20 ? medianDelayS(t) : DEFAULT_BATCH_FEATURES.feedDelayP50S,
+        feedDelayP50S:
+          t !== undefined && t.delays >= 20 ? medianDelayS(t) : DEFAULT_BATCH_FEATURES.feedDelayP50S,
       });
     }
     return out;

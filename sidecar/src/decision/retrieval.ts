@@ -1,0 +1,40 @@
+/**
+ * Candidate retrieval: the nodes of a SKU's inventory index that serve the
+ * buyer's coarse zone in the request's region, ordered by a cheap prior (ETA,
+ * then last-known margin) and cut to the top K.
+ */
+import { etaHours, type NodeInfo, serves, shippingCost } from '../features/node-profile.js';
+import { R, RECORD_WIDTH } from '../features/record-layout.js';
+import type { NodeDirectory, SkuView } from './ports.js';
+
+/** Candidates ranked per item; the ranking model runs over all of them in one batch. */
+export const MAX_CANDIDATES = 32;
+
+export interface Candidate {
+  /** Index into the SkuView arrays. */
+  index: number;
+  node: NodeInfo;
+  etaHours: number;
+  cost: number;
+}
+
+export function retrieveCandidates(
+  view: SkuView,
+  directory: NodeDirectory,
+  region: string,
+  buyerZone: string,
+  maxK = MAX_CANDIDATES,
+): Candidate[] {
+  const out: Candidate[] = [];
+  for (let i = 0; i < view.nodeIds.length; i++) {
+    const node = directory.info(view.nodeIds[i]!);
+    if (node === undefined || node.region !== region || !serves(node, buyerZone)) continue;
+    out.push({ index: i, node, etaHours: etaHours(node, buyerZone), cost: shippingCost(node, buyerZone) });
+  }
+  const margin = (c: Candidate): number =>
+    view.recs[c.index * RECORD_WIDTH + R.onHand]! - view.recs[c.index * RECORD_WIDTH + R.reserved]!;
+  out.sort(
+    (a, b) => a.etaHours - b.etaHours || margin(b) - margin(a) || (a.node.nodeId < b.node.nodeId ? -1 : 1),
+  );
+  return out.length > maxK ? out.slice(0, maxK) : out;
+}

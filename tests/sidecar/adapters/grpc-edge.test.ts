@@ -1,0 +1,69 @@
+import * as grpc from '@grpc/grpc-js';
+import t from 'tap';
+import { loadAtpPackage } from '../../../sidecar/src/adapters/grpc/grpc-server.js';
+import { tinySidecar } from '../../helpers/tiny-world.js';
+
+type Client = grpc.Client & Record<string, Function>;
+
+function client(port: number): Client {
+  const pkg = loadAtpPackage() as any;
+  return new pkg.mercato.atp.v1.AvailabilityService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+function call(c: Client, method: string, req: unknown): Promise<any> {
+  return new Promise((resolve, reject) =>
+    c[method]!(req, (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+t.test('gRPC Check answers with the same decision as HTTP', async (t) => {
+  const sc = tinySidecar();
+  const { grpcPort } = await sc.start();
+  const c = client(grpcPort);
+  t.teardown(async () => {
+    c.close();
+    await sc.stop();
+  });
+  const res = await call(c, 'Check', {
+    request_id: 'g-1',
+    buyer_zone: 'Z1-1',
+    channel: 'checkout',
+    items: [{ sku: 'IN-STOCK', qty: 1 }],
+  });
+  t.equal(res.decision, 'allow');
+  t.equal(res.region, 'eu-west', 'an empty proto3 region means the sidecar region');
+  t.equal(res.items[0].options[0].node_id, 'ST-1');
+
+  const batch = await call(c, 'CheckBatch', {
+    request_id: 'g-2',
+    buyer_zone: 'Z1-1',
+    channel: 'browse',
+    items: [
+      { sku: 'IN-STOCK', qty: 1 },
+      { sku: 'OUT', qty: 1 },
+    ],
+  });
+  t.same(
+    batch.items.map((i: { available: boolean }) => i.available),
+    [true, false],
+  );
+});
+
+t.test('gRPC refuses a bad field with INVALID_ARGUMENT naming it', async (t) => {
+  const sc = tinySidecar();
+  const { grpcPort } = await sc.start();
+  const c = client(grpcPort);
+  t.teardown(async () => {
+    c.close();
+    await sc.stop();
+  });
+  const err = await call(c, 'Check', {
+    request_id: 'g-1',
+    buyer_zone: 'Z1-1',
+    channel: 'checkout',
+    items: [{ sku: 'A', qty: 0 }],
+  }).catch((e: grpc.ServiceError) => e);
+  t.equal(err.code, grpc.status.INVALID_ARGUMENT);
+  t.match(err.details, /items\[0\]\.qty/);
+  t.same(err.metadata.get('atp-error-field'), ['items[0].qty']);
+});
