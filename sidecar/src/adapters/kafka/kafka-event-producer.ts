@@ -1,0 +1,49 @@
+/**
+ * Produces inventory events to a topic with key = eventKey(e) and kafkajs's
+ * DefaultPartitioner (murmur2, as the Java client and the sidecar's
+ * partitionForKey compute it). Used by the replay tool and the benchmark;
+ * the ingester never produces events.
+ */
+import { Partitioners, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { createKafkaClient, type SocketFactory } from './kafka-client.js';
+
+const ACKS_ALL = -1;
+
+export interface KeyedRecord {
+  key: string;
+  value: string | Buffer;
+}
+
+export interface KafkaEventProducerConfig {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+  socketFactory?: SocketFactory;
+}
+
+export class KafkaEventProducer {
+  private readonly producer: Producer;
+
+  constructor(config: KafkaEventProducerConfig) {
+    const kafka = createKafkaClient(config);
+    this.producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: true,
+    });
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async stop(): Promise<void> {
+    await this.producer.disconnect();
+  }
+
+  /** Resolves once all in-sync replicas acknowledged every record. */
+  async send(topic: string, records: readonly KeyedRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.producer.send({ topic, acks: ACKS_ALL, messages: records as KeyedRecord[] });
+  }
+}
