@@ -237,3 +237,75 @@ t.test('requests without a usable x-request-id get a generated one', async (t) =
   t.equal(new Set(ids).size, 3);
   for (const id of ids) t.match(id, /^atp-[0-9a-f]{16}-\d+-\d+$/);
 });
+
+t.test('a body announced as something other than JSON gets 415 (and is annotated in shadow)', async (t) => {
+  // Start the filter with an enforcing and a shadow route.
+  const sidecar = stockSidecar();
+  const vm = await startFilter({
+    sidecar: sidecar.handler,
+    config: {
+      ...BASE_CONFIG,
+      routes: [
+        { prefix: '/checkout/shadow', mode: 'shadow' },
+        { prefix: '/checkout', mode: 'enforce' },
+      ],
+    },
+  });
+  t.teardown(() => vm.close());
+  const withType = (type: string, path = '/checkout') =>
+    checkoutHeaders([], path).map(([k, v]): [string, string] => (k === 'content-type' ? [k, type] : [k, v]));
+
+  // A form post is refused from its headers alone.
+  const stream = vm.newHttpStream();
+  const state = stream.requestHeaders(withType('application/x-www-form-urlencoded'), false);
+  if (state.kind !== 'local-reply') throw t.fail(`expected a local reply, got ${state.kind}`);
+  t.equal(state.status, 415);
+  t.match(replyJson(state), { error: 'unsupported_media_type' });
+
+  // JSON with parameters or in capitals is JSON.
+  for (const type of ['application/json; charset=utf-8', 'Application/JSON', ' application/json ']) {
+    const ok = await sendCheckout(vm, IN_STOCK_BODY, withType(type));
+    t.equal(ok.state.kind, 'continued', type);
+  }
+
+  // On the shadow route the form post passes, marked shadow-invalid.
+  const shadow = vm.newHttpStream();
+  const shadowState = shadow.requestHeaders(withType('text/plain', '/checkout/shadow'), false);
+  t.equal(
+    shadowState.kind === 'continued' && header(shadowState.headers, 'x-atp-decision'),
+    'shadow-invalid',
+  );
+  t.same(vm.traps, []);
+});
+
+t.test('the filter defines its counters and gauges once configured', async (t) => {
+  // Start the filter.
+  const vm = await startFilter();
+  t.teardown(() => vm.close());
+
+  // Every metric dashboards rely on exists, with its type.
+  const defined = Object.fromEntries(vm.metrics.snapshot().map((m) => [m.name, m.type]));
+  for (const counter of [
+    'requests_intercepted',
+    'decisions_allow',
+    'decisions_deny',
+    'decisions_shadow',
+    'decisions_bypass',
+    'requests_invalid',
+    'sidecar_unavailable',
+    'sidecar_failures',
+    'sidecar_deadline_expired',
+    'cache_hits',
+    'cache_misses',
+    'degraded_cached_decision',
+    'degraded_wide_margin',
+    'degraded_fail_open',
+    'compliance_holds',
+    'snapshot_fetches',
+    'snapshot_fetch_failures',
+  ]) {
+    t.equal(defined[`atp_filter.${counter}`], 'counter', counter);
+  }
+  t.equal(defined['atp_filter.snapshot_age_ms'], 'gauge');
+  t.equal(defined['atp_filter.snapshot_version'], 'gauge');
+});

@@ -70,7 +70,62 @@ const BAD_CONFIGS: Array<{ why: string; config: string | object; reason: RegExp 
   {
     why: 'an unknown failure policy',
     config: { ...BASE_CONFIG, on_sidecar_failure: 'allow' },
-    reason: /on_sidecar_failure: expected one of deny_retryable/,
+    reason:
+      /on_sidecar_failure: expected one of cached_then_margin_then_deny \| cached_then_deny \| deny_retryable \| fail_open/,
+  },
+  {
+    why: 'rollout_pct above 100',
+    config: { ...BASE_CONFIG, routes: [{ prefix: '/checkout', mode: 'enforce', rollout_pct: 101 }] },
+    reason: /routes\[0\]\.rollout_pct: must be between 0 and 100, got 101/,
+  },
+  {
+    why: 'an unknown per-route failure policy',
+    config: {
+      ...BASE_CONFIG,
+      routes: [{ prefix: '/checkout', mode: 'enforce', on_sidecar_failure: 'hope' }],
+    },
+    reason: /routes\[0\]\.on_sidecar_failure: expected one of cached_then_margin_then_deny/,
+  },
+  {
+    why: 'an unknown route field',
+    config: { ...BASE_CONFIG, routes: [{ prefix: '/checkout', mode: 'enforce', weight: 3 }] },
+    reason: /routes\[0\]\.weight: is not a known field/,
+  },
+  {
+    why: 'a snapshot period too slow for the 2 s kill-switch promise',
+    config: { ...BASE_CONFIG, snapshot_period_ms: 5000 },
+    reason: /snapshot_period_ms: must be between 100 and 1500, got 5000/,
+  },
+  {
+    why: 'cache_max_entries of zero',
+    config: { ...BASE_CONFIG, cache_max_entries: 0 },
+    reason: /cache_max_entries: must be between 16 and 65536, got 0/,
+  },
+  {
+    why: 'a negative cache TTL',
+    config: { ...BASE_CONFIG, cache_ttl_ms: -1 },
+    reason: /cache_ttl_ms: must be between 0 and 300000, got -1/,
+  },
+  {
+    why: 'wide_margin_units of zero (a margin that vouches for nothing)',
+    config: { ...BASE_CONFIG, wide_margin_units: 0 },
+    reason: /wide_margin_units: must be between 1 and/,
+  },
+  {
+    why: 'snapshot_path without a slash',
+    config: { ...BASE_CONFIG, snapshot_path: 'v1/filter-snapshot' },
+    reason: /snapshot_path: must start with \//,
+  },
+  {
+    why: 'an empty cache key prefix',
+    config: { ...BASE_CONFIG, cache_key_prefix: '' },
+    reason: /cache_key_prefix: must not be empty/,
+  },
+  {
+    why: 'a per-route field given twice',
+    config:
+      '{"sidecar_cluster":"a","region":"r","routes":[{"prefix":"/","mode":"off","cache_ttl_ms":1,"cache_ttl_ms":2}]}',
+    reason: /routes\[0\]\.cache_ttl_ms: appears more than once/,
   },
   {
     why: 'a duplicated field',
@@ -157,4 +212,34 @@ t.test('the filter starts whatever root_id the host gives it, and logs it', asyn
     );
     vm.close();
   }
+});
+
+t.test('every optional field is accepted and summarised in the start-up log line', async (t) => {
+  // A configuration that sets every field, top-level policy defaults and per-route overrides included.
+  const config = {
+    ...BASE_CONFIG,
+    snapshot_path: '/v1/filter-snapshot',
+    snapshot_period_ms: 250,
+    snapshot_timeout_ms: 100,
+    cache_key_prefix: 'atp-eu.',
+    cache_max_entries: 1024,
+    on_sidecar_failure: 'cached_then_deny',
+    cache_ttl_ms: 5000,
+    deny_fast_path_ttl_ms: 500,
+    wide_margin_units: 40,
+    margin_max_age_ms: 20000,
+    routes: [
+      { prefix: '/checkout/express', mode: 'shadow', rollout_pct: 25, on_sidecar_failure: 'deny_retryable' },
+      { prefix: '/checkout', mode: 'enforce', cache_ttl_ms: 2000 },
+    ],
+  };
+  const vm = await ProxyWasmVm.load(await filterModule(), { rootId: 'atp_filter', pluginConfig: config });
+  t.teardown(() => vm.close());
+
+  // It starts, and the summary names each route's mode, rollout and failure policy.
+  t.equal(vm.start(), true);
+  const line = vm.logs.find((l) => l.message.startsWith('atp-filter: configured'))?.message ?? '';
+  t.match(line, /snapshot \/v1\/filter-snapshot every 250 ms/);
+  t.match(line, /\/checkout\/express=shadow 25% on failure deny_retryable/);
+  t.match(line, /\/checkout=enforce 100% on failure cached_then_deny/);
 });

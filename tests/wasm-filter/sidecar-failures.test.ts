@@ -26,7 +26,8 @@ function expectRetryable503(t: Test, state: StreamState): void {
 }
 
 t.test('a sidecar timeout is answered 503 retryable within the budget', async (t) => {
-  // Start the filter with a sidecar that never answers: the host's call timeout (25 ms) fires.
+  // Start the filter with a sidecar that never answers: the host's call timeout (25 ms) fires and,
+  // as in Envoy, the callback carries the router's 504.
   const vm = await startFilter({ sidecar: slowSidecar(Number.POSITIVE_INFINITY, { status: 200 }) });
   t.teardown(() => vm.close());
 
@@ -44,15 +45,15 @@ t.test('a sidecar timeout is answered 503 retryable within the budget', async (t
   t.same(vm.traps, []);
 });
 
-t.test('a timeout delivered the way Envoy delivers it (a 504 reply) is answered the same', async (t) => {
-  // Start the filter on a host that turns call timeouts into Envoy's synthetic 504.
+t.test('a timeout delivered as a stream reset (no headers) is answered the same', async (t) => {
+  // Start the filter on a host that reports the timeout as Envoy's onHttpCallFailure does (headers = 0).
   const vm = await startFilter({
     sidecar: slowSidecar(Number.POSITIVE_INFINITY, { status: 200 }),
-    httpCallFailures: 'envoy-local-reply',
+    httpCallFailures: 'reset',
   });
   t.teardown(() => vm.close());
 
-  // The filter treats the 504 as a sidecar failure.
+  // The filter treats the missing response as a sidecar failure.
   const { state } = await sendCheckout(vm, IN_STOCK_BODY);
   expectRetryable503(t, state);
   t.same(vm.traps, []);

@@ -27,13 +27,20 @@ t.test('the sidecar request carries only request id, region, buyer zone, channel
   const { state } = await sendCheckout(vm, body, headers);
   t.equal(state.kind, 'continued');
 
-  // The call headers are the request line, content negotiation and length — nothing from the client.
+  // The call headers are the request line, content negotiation, the matched route, the budget and
+  // the length — nothing from the client.
   const call = sidecar.calls[0];
   if (call === undefined) throw t.fail('no sidecar call');
-  t.same(
-    call.headers.map(([k]) => k),
-    [':method', ':path', ':authority', 'content-type', 'accept', 'content-length'],
-  );
+  t.same(call.headers, [
+    [':method', 'POST'],
+    [':path', '/v1/check'],
+    [':authority', 'atp-sidecar'],
+    ['content-type', 'application/json'],
+    ['accept', 'application/json'],
+    ['x-atp-route', '/checkout'],
+    ['x-atp-deadline-ms', '25'],
+    ['content-length', String(call.body.length)],
+  ]);
 
   // The body has exactly the five fields, with only sku and qty per item.
   const json = JSON.parse(Buffer.from(call.body).toString('utf8')) as Record<string, unknown>;

@@ -31,6 +31,55 @@ export const MIN_MAX_BODY_BYTES: i64 = 64;
 export const MAX_MAX_BODY_BYTES: i64 = 1048576;
 export const MAX_ROUTES: i32 = 32;
 export const MAX_CONFIG_STRING_CHARS: i32 = 256;
+export const MAX_ROLLOUT_PCT: i64 = 100;
+
+/**
+ * Filter snapshot (modes, kill switches, holds, versions) pulled from the
+ * local sidecar. A kill switch must take effect within 2 s (issue 6): one
+ * period + one timeout + one tick stays well inside it at the defaults.
+ */
+export const DEFAULT_SNAPSHOT_PATH = '/v1/filter-snapshot';
+export const DEFAULT_SNAPSHOT_PERIOD_MS: u32 = 500;
+export const MIN_SNAPSHOT_PERIOD_MS: i64 = 100;
+/** Above this a kill switch could no longer reach the filter within 2 s. */
+export const MAX_SNAPSHOT_PERIOD_MS: i64 = 1500;
+export const DEFAULT_SNAPSHOT_TIMEOUT_MS: u32 = 250;
+export const MIN_SNAPSHOT_TIMEOUT_MS: i64 = 10;
+export const MAX_SNAPSHOT_TIMEOUT_MS: i64 = 1000;
+/** A larger snapshot is refused (the last good one stays): holds and kill lists are short in practice. */
+export const MAX_SNAPSHOT_BYTES: u32 = 1048576;
+/** Entries per snapshot list (killed_routes, killed_skus, held_skus). */
+export const MAX_SNAPSHOT_LIST: i32 = 20000;
+export const MAX_SNAPSHOT_ROUTES: i32 = 256;
+/** rules_version / model_version: printable, at most this long. */
+export const MAX_VERSION_CHARS: i32 = 128;
+
+/**
+ * Decision cache and last-known margins in Envoy shared data (no TTL, no
+ * delete, no eviction there): a fixed number of slots per kind, so the key
+ * set is bounded by construction; see decision-cache.ts.
+ */
+export const DEFAULT_CACHE_KEY_PREFIX = 'atp.';
+export const MAX_CACHE_KEY_PREFIX_CHARS: i32 = 64;
+export const DEFAULT_CACHE_MAX_ENTRIES: u32 = 4096;
+export const MIN_CACHE_MAX_ENTRIES: i64 = 16;
+export const MAX_CACHE_MAX_ENTRIES: i64 = 65536;
+/** Baskets whose cache key is longer are not cached (bounds each slot's value to ~1.3 KiB). */
+export const MAX_CACHE_KEY_CHARS: i32 = 1024;
+/** How old a cached sidecar decision may be to stand in for a failed call. */
+export const DEFAULT_CACHE_TTL_MS: u32 = 10000;
+/** How old a cached deny may be to answer 409 without calling the sidecar (0: never). */
+export const DEFAULT_DENY_FAST_PATH_TTL_MS: u32 = 1000;
+export const MAX_CACHE_TTL_MS: i64 = 300000;
+/** A sidecar outage allows a basket only when every item's last-known units_p10 - qty is at least this. */
+export const DEFAULT_WIDE_MARGIN_UNITS: u32 = 25;
+export const MIN_WIDE_MARGIN_UNITS: i64 = 1;
+export const MAX_WIDE_MARGIN_UNITS: i64 = 1000000;
+/** How old a last-known margin may be to allow during an outage. */
+export const DEFAULT_MARGIN_MAX_AGE_MS: u32 = 30000;
+export const MAX_MARGIN_MAX_AGE_MS: i64 = 600000;
+/** Compare-and-swap attempts on one shared-data key before giving up (another worker keeps winning). */
+export const MAX_CAS_ATTEMPTS: i32 = 3;
 
 /**
  * The sidecar call has its own timeout (timeout_ms) enforced by the host; the
@@ -62,6 +111,28 @@ export const HEADER_DEGRADED = 'x-atp-degraded';
 export const HEADER_STATUS = ':status';
 export const HEADER_MODEL_VERSION = 'x-atp-model-version';
 export const HEADER_RULES_VERSION = 'x-atp-rules-version';
+/** Per item of the request, in request order: the item's units_p10 (see wasm-filter/README.md). */
+export const HEADER_UNITS_P10 = 'x-atp-units-p10';
+
+// Headers the filter adds to its sidecar call (understood by the sidecar's HTTP edge).
+export const HEADER_SIDECAR_ROUTE = 'x-atp-route';
+export const HEADER_SIDECAR_DEADLINE_MS = 'x-atp-deadline-ms';
+
+/** Why the filter decided locally (kill switch, hold, cache, margin, fail-open); set on the request or reply. */
+export const HEADER_REASON = 'x-atp-reason';
+export const HEADER_CONTENT_TYPE = 'content-type';
+export const HEADER_RETRY_AFTER = 'retry-after';
 
 export const CHANNEL_CHECKOUT = 'checkout';
 export const DEGRADED_SIDECAR = 'sidecar';
+export const JSON_CONTENT_TYPE = 'application/json';
+
+// Reason codes of local decisions (REASONS in proto/v1/decision.ts).
+export const REASON_KILL_SWITCH = 'KILL_SWITCH';
+export const REASON_COMPLIANCE_HOLD = 'COMPLIANCE_HOLD';
+export const REASON_CACHED_DECISION = 'CACHED_DECISION';
+export const REASON_WIDE_MARGIN = 'WIDE_MARGIN';
+export const REASON_SIDECAR_UNAVAILABLE = 'SIDECAR_UNAVAILABLE';
+
+/** Decision ids of decisions the filter made itself start with this (then the request id). */
+export const LOCAL_DECISION_ID_PREFIX = 'flt-';

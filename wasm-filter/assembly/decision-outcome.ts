@@ -1,14 +1,25 @@
 // What happens to a request once the filter knows enough: continue it with
 // annotation headers, or answer it locally. Pure functions of (route mode,
-// verdict / validation error, failure policy) — the whole decision table of
-// the filter, with no host calls, so it reads (and tests) as a table.
+// verdict / local rule / validation error) — the whole decision table of the
+// filter, with no host calls, so it reads (and tests) as a table.
 
 import {
   DEGRADED_SIDECAR,
+  HEADER_CONTENT_TYPE,
   HEADER_DECISION,
   HEADER_DECISION_ID,
   HEADER_DEGRADED,
   HEADER_NODE,
+  HEADER_REASON,
+  HEADER_RETRY_AFTER,
+  JSON_CONTENT_TYPE,
+  LOCAL_DECISION_ID_PREFIX,
+  MAX_REQUEST_ID_CHARS,
+  REASON_CACHED_DECISION,
+  REASON_COMPLIANCE_HOLD,
+  REASON_KILL_SWITCH,
+  REASON_SIDECAR_UNAVAILABLE,
+  REASON_WIDE_MARGIN,
   RETRY_AFTER_S,
 } from './constants';
 import {
@@ -16,18 +27,23 @@ import {
   DETAILS_DENIED,
   DETAILS_INVALID_REQUEST,
   DETAILS_UNAVAILABLE,
+  DETAILS_UNSUPPORTED_MEDIA_TYPE,
   deniedBody,
   invalidRequestBody,
   STATUS_DENIED,
   STATUS_INVALID_REQUEST,
   STATUS_UNAVAILABLE,
+  STATUS_UNSUPPORTED_MEDIA_TYPE,
+  unsupportedMediaTypeBody,
 } from './local-replies';
-import { RouteMode, SidecarFailurePolicy } from './plugin-config';
+import { RouteMode } from './route-mode';
 import { Verdict, VerdictKind } from './sidecar-verdict';
 
 // x-atp-decision values. Shadow values never read "allow", so an upstream
-// cannot mistake an unenforced verdict for a promise.
+// cannot mistake an unenforced verdict for a promise; "bypass" means ATP is
+// switched off for this request (kill switch) and nothing was checked.
 export const DECISION_ALLOW = 'allow';
+export const DECISION_BYPASS = 'bypass';
 export const DECISION_SHADOW_ALLOW = 'shadow-allow';
 export const DECISION_SHADOW_DENY = 'shadow-deny';
 export const DECISION_SHADOW_UNAVAILABLE = 'shadow-unavailable';
@@ -45,6 +61,7 @@ export enum OutcomeLabel {
   SHADOW = 2,
   INVALID = 3,
   UNAVAILABLE = 4,
+  BYPASS = 5,
 }
 
 export class Outcome {
@@ -63,13 +80,21 @@ export class Outcome {
   }
 }
 
-/** The sidecar answered (or failed to): allow, deny or degrade, depending on the route mode. */
-export function outcomeForVerdict(mode: RouteMode, verdict: Verdict, policy: SidecarFailurePolicy): Outcome {
-  if (verdict.kind == VerdictKind.FAILURE) return outcomeForSidecarFailure(mode, policy);
+/** The id of a decision the filter made itself: flt-<request id>, within the decision-id length limit. */
+export function localDecisionId(requestId: string): string {
+  const id = LOCAL_DECISION_ID_PREFIX + requestId;
+  if (id.length <= MAX_REQUEST_ID_CHARS) return id;
+  return id.substring(0, MAX_REQUEST_ID_CHARS);
+}
+
+/** The sidecar answered allow or deny: enforce it, or annotate it in shadow mode. */
+export function outcomeForVerdict(mode: RouteMode, verdict: Verdict): Outcome {
   const enforce = mode == RouteMode.ENFORCE;
   if (verdict.kind == VerdictKind.DENY && enforce) {
-    const o = reply(OutcomeLabel.DENY, STATUS_DENIED, deniedBody(verdict.decisionId), DETAILS_DENIED);
-    return o.header(HEADER_DECISION_ID, verdict.decisionId);
+    const o = reply(OutcomeLabel.DENY, STATUS_DENIED, deniedBody(verdict.decisionId, '', ''), DETAILS_DENIED);
+    o.header(HEADER_DECISION_ID, verdict.decisionId);
+    if (verdict.degraded.length > 0) o.header(HEADER_DEGRADED, verdict.degraded);
+    return o;
   }
   const o = new Outcome();
   o.action = ActionKind.CONTINUE;
@@ -87,35 +112,109 @@ export function outcomeForVerdict(mode: RouteMode, verdict: Verdict, policy: Sid
   return o;
 }
 
+/** ATP is switched off for this request (kill switch): pass it on, saying so. */
+export function outcomeForBypass(): Outcome {
+  const o = new Outcome();
+  o.label = OutcomeLabel.BYPASS;
+  return o.header(HEADER_DECISION, DECISION_BYPASS).header(HEADER_REASON, REASON_KILL_SWITCH);
+}
+
+/** A SKU of the basket is under a compliance hold: denied locally, without asking the sidecar. */
+export function outcomeForHold(mode: RouteMode, decisionId: string, sku: string): Outcome {
+  if (mode != RouteMode.ENFORCE) {
+    const o = new Outcome();
+    o.label = OutcomeLabel.SHADOW;
+    return o
+      .header(HEADER_DECISION, DECISION_SHADOW_DENY)
+      .header(HEADER_DECISION_ID, decisionId)
+      .header(HEADER_REASON, REASON_COMPLIANCE_HOLD);
+  }
+  const body = deniedBody(decisionId, REASON_COMPLIANCE_HOLD, sku);
+  return reply(OutcomeLabel.DENY, STATUS_DENIED, body, DETAILS_DENIED)
+    .header(HEADER_DECISION_ID, decisionId)
+    .header(HEADER_REASON, REASON_COMPLIANCE_HOLD);
+}
+
 /**
- * No usable answer (dispatch error, timeout, callback never came, non-200,
- * malformed summary). Enforce: the configured policy — in this version a
- * retryable 503. Shadow: annotate and continue; shadow never blocks.
+ * A cached sidecar deny answers (enforce only): on the fast path (degraded
+ * false: the sidecar was not asked) or in place of a failed call (degraded true).
  */
-export function outcomeForSidecarFailure(mode: RouteMode, _policy: SidecarFailurePolicy): Outcome {
+export function outcomeForCachedDeny(decisionId: string, degraded: bool): Outcome {
+  const body = deniedBody(decisionId, REASON_CACHED_DECISION, '');
+  const o = reply(OutcomeLabel.DENY, STATUS_DENIED, body, DETAILS_DENIED)
+    .header(HEADER_DECISION_ID, decisionId)
+    .header(HEADER_REASON, REASON_CACHED_DECISION);
+  if (degraded) o.header(HEADER_DEGRADED, DEGRADED_SIDECAR);
+  return o;
+}
+
+/** The sidecar failed; a cached allow younger than the route's cache TTL stands in. */
+export function outcomeForCachedAllow(decisionId: string, node: string): Outcome {
+  const o = degradedAllow(decisionId, REASON_CACHED_DECISION);
+  if (node.length > 0) o.header(HEADER_NODE, node);
+  return o;
+}
+
+/** The sidecar failed; every item's last-known margin was wide enough. */
+export function outcomeForWideMargin(decisionId: string): Outcome {
+  return degradedAllow(decisionId, REASON_WIDE_MARGIN);
+}
+
+/** The sidecar failed on a fail_open route. */
+export function outcomeForFailOpen(decisionId: string): Outcome {
+  return degradedAllow(decisionId, REASON_SIDECAR_UNAVAILABLE);
+}
+
+/**
+ * No usable answer and nothing else to go on. Enforce: a retryable 503.
+ * Shadow: annotate and continue; shadow never blocks.
+ */
+export function outcomeForSidecarUnavailable(mode: RouteMode): Outcome {
   if (mode != RouteMode.ENFORCE) {
     const o = new Outcome();
     o.label = OutcomeLabel.SHADOW;
     return o.header(HEADER_DECISION, DECISION_SHADOW_UNAVAILABLE).header(HEADER_DEGRADED, DEGRADED_SIDECAR);
   }
-  // DENY_RETRYABLE is the only policy so far; cached decisions and wide-margin allows branch on _policy here.
   const o = reply(OutcomeLabel.UNAVAILABLE, STATUS_UNAVAILABLE, atpUnavailableBody(), DETAILS_UNAVAILABLE);
-  return o.header('retry-after', RETRY_AFTER_S).header(HEADER_DEGRADED, DEGRADED_SIDECAR);
+  return o.header(HEADER_RETRY_AFTER, RETRY_AFTER_S).header(HEADER_DEGRADED, DEGRADED_SIDECAR);
 }
 
 /** The client's body (or its size) is wrong. Enforce: 400 naming the field. Shadow: annotate and continue. */
 export function outcomeForInvalidRequest(mode: RouteMode, field: string, message: string): Outcome {
-  if (mode != RouteMode.ENFORCE) {
-    const o = new Outcome();
-    o.label = OutcomeLabel.SHADOW;
-    return o.header(HEADER_DECISION, DECISION_SHADOW_INVALID);
-  }
+  if (mode != RouteMode.ENFORCE) return shadowInvalid();
   return reply(
     OutcomeLabel.INVALID,
     STATUS_INVALID_REQUEST,
     invalidRequestBody(field, message),
     DETAILS_INVALID_REQUEST,
   );
+}
+
+/** The body is announced as something other than JSON. Enforce: 415. Shadow: annotate and continue. */
+export function outcomeForUnsupportedMediaType(mode: RouteMode): Outcome {
+  if (mode != RouteMode.ENFORCE) return shadowInvalid();
+  return reply(
+    OutcomeLabel.INVALID,
+    STATUS_UNSUPPORTED_MEDIA_TYPE,
+    unsupportedMediaTypeBody(),
+    DETAILS_UNSUPPORTED_MEDIA_TYPE,
+  );
+}
+
+function shadowInvalid(): Outcome {
+  const o = new Outcome();
+  o.label = OutcomeLabel.SHADOW;
+  return o.header(HEADER_DECISION, DECISION_SHADOW_INVALID);
+}
+
+function degradedAllow(decisionId: string, reason: string): Outcome {
+  const o = new Outcome();
+  o.label = OutcomeLabel.ALLOW;
+  return o
+    .header(HEADER_DECISION, DECISION_ALLOW)
+    .header(HEADER_DECISION_ID, decisionId)
+    .header(HEADER_DEGRADED, DEGRADED_SIDECAR)
+    .header(HEADER_REASON, reason);
 }
 
 function reply(label: OutcomeLabel, status: u32, body: string, details: string): Outcome {
@@ -125,5 +224,5 @@ function reply(label: OutcomeLabel, status: u32, body: string, details: string):
   o.status = status;
   o.body = body;
   o.details = details;
-  return o.header('content-type', 'application/json');
+  return o.header(HEADER_CONTENT_TYPE, JSON_CONTENT_TYPE);
 }

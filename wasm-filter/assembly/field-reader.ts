@@ -108,6 +108,12 @@ export class FieldReader {
     return v;
   }
 
+  /** A JSON boolean. */
+  boolean(field: string): bool {
+    if (!this.expectKind(field, JsonKind.BOOLEAN, 'a boolean')) return false;
+    return this.scanner.readBoolean();
+  }
+
   /** Fails when a key appears twice: duplicates are ambiguous and parsers disagree on them. */
   once(field: string, seen: bool): bool {
     if (seen) return this.fail(field, 'appears more than once');

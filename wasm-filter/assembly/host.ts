@@ -4,7 +4,10 @@
 //     the SDK wrappers that use it are avoided;
 //   - the SDK's RootContext.onConfigure passes the configuration size where
 //     the ABI expects a pointer to write the size to, and its get/set_shared_data
-//     swap arguments: those paths are replaced here;
+//     swap arguments: those paths are replaced here (shared data goes through
+//     the raw proxy_get_shared_data / proxy_set_shared_data imports, with the
+//     ABI's argument order);
+//   - metrics use the raw imports too (the SDK's Metric classes throw);
 //   - out-parameters are zeroed before each call, because hosts skip writing
 //     them for empty results (proxy-wasm-cpp-host get_buffer_bytes with length 0).
 
@@ -22,13 +25,16 @@ export const LOG_CRITICAL: u32 = 5;
 
 export const RESULT_OK: u32 = 0;
 export const RESULT_NOT_FOUND: u32 = 1;
+export const RESULT_CAS_MISMATCH: u32 = 8;
 
 const MAP_REQUEST_HEADERS: i32 = 0;
 const MAP_HTTP_CALL_RESPONSE_HEADERS: i32 = 6;
 const BUFFER_HTTP_REQUEST_BODY: i32 = 0;
+const BUFFER_HTTP_CALL_RESPONSE_BODY: i32 = 4;
 const BUFFER_PLUGIN_CONFIGURATION: i32 = 7;
 const STREAM_REQUEST: i32 = 0;
 const METRIC_COUNTER: i32 = 0;
+const METRIC_GAUGE: i32 = 1;
 const GRPC_STATUS_NONE: u32 = 0xffffffff;
 
 /** A host buffer larger than this is refused rather than copied (the filter never needs more). */
@@ -117,6 +123,11 @@ export function pluginConfiguration(size: u32): Uint8Array {
   return readBuffer(BUFFER_PLUGIN_CONFIGURATION, size);
 }
 
+/** The body of the HTTP call response being delivered (first `size` bytes); only during the callback. */
+export function httpCallResponseBody(size: u32): Uint8Array {
+  return readBuffer(BUFFER_HTTP_CALL_RESPONSE_BODY, size);
+}
+
 /** The request body buffered so far (first `size` bytes); only readable in onRequestBody. */
 export function requestBody(size: u32): Uint8Array {
   return readBuffer(BUFFER_HTTP_REQUEST_BODY, size);
@@ -135,6 +146,24 @@ function getHeader(map: i32, name: string): string | null {
   const value = takeHostBuffer();
   if (value === null) return null;
   return String.UTF8.decode(value);
+}
+
+/** Every request header in one host call, serialized as the ABI's header map (see header-map-reader.ts). */
+export function requestHeaderPairs(): Uint8Array {
+  return headerPairs(MAP_REQUEST_HEADERS);
+}
+
+/** Every header of the HTTP call response being delivered, in one host call. */
+export function httpCallResponseHeaderPairs(): Uint8Array {
+  return headerPairs(MAP_HTTP_CALL_RESPONSE_HEADERS);
+}
+
+function headerPairs(map: i32): Uint8Array {
+  const result = abi.proxy_get_header_map_pairs(map, outPtr(), outSize());
+  if (result != RESULT_OK) return new Uint8Array(0);
+  const pairs = takeHostBuffer();
+  if (pairs === null) return new Uint8Array(0);
+  return Uint8Array.wrap(pairs);
 }
 
 export function getRequestHeader(name: string): string | null {
@@ -189,17 +218,23 @@ export class HttpCallDispatch {
   token: u32 = 0;
 }
 
-/** Dispatches an HTTP call; the answer comes to the ROOT context's onHttpCallResponse with this token. */
+const NO_TRAILERS = serializeHeaderPairs([]);
+
+/**
+ * Dispatches an HTTP call; the answer comes to the ROOT context's
+ * onHttpCallResponse with this token. `cluster` and `headers` come
+ * pre-encoded (they are fixed per configuration: see sidecar-call.ts).
+ */
 export function httpCall(
-  cluster: string,
-  headersFlat: string[],
+  cluster: ArrayBuffer,
+  headers: ArrayBuffer,
   body: string,
   timeoutMs: u32,
 ): HttpCallDispatch {
-  const c = utf8(cluster);
-  const h = serializeHeaderPairs(headersFlat);
+  const c = cluster;
+  const h = headers;
   const b = utf8(body);
-  const noTrailers = serializeHeaderPairs([]);
+  const noTrailers = NO_TRAILERS;
   out.token = 0;
   const d = new HttpCallDispatch();
   d.result = abi.proxy_http_call(
@@ -225,10 +260,19 @@ export function setEffectiveContext(contextId: u32): u32 {
 
 /** Defines a counter; returns its id, or -1 when the host refused (the filter then skips it). */
 export function defineCounter(name: string): i64 {
+  return defineMetric(METRIC_COUNTER, name);
+}
+
+/** Defines a gauge; returns its id, or -1 when the host refused. */
+export function defineGauge(name: string): i64 {
+  return defineMetric(METRIC_GAUGE, name);
+}
+
+function defineMetric(kind: i32, name: string): i64 {
   const n = utf8(name);
   out.token = 0;
   const result = abi.proxy_define_metric(
-    METRIC_COUNTER,
+    kind,
     changetype<usize>(n),
     <usize>n.byteLength,
     changetype<usize>(out) + offsetof<OutParams>('token'),
@@ -240,4 +284,55 @@ export function defineCounter(name: string): i64 {
 export function incrementCounter(id: i64): void {
   if (id < 0) return;
   abi.proxy_increment_metric(<u32>id, 1);
+}
+
+export function recordGauge(id: i64, value: u64): void {
+  if (id < 0) return;
+  abi.proxy_record_metric(<u32>id, value);
+}
+
+/** A shared-data value: result RESULT_OK (bytes + cas), RESULT_NOT_FOUND, or another error. */
+export class SharedValue {
+  result: u32 = 0;
+  cas: u32 = 0;
+  bytes: Uint8Array = new Uint8Array(0);
+}
+
+/** Reads a key of this VM id's shared data (proxy_get_shared_data, ABI argument order). */
+export function getSharedData(key: string): SharedValue {
+  const k = utf8(key);
+  const v = new SharedValue();
+  out.cas = 0;
+  v.result = abi.proxy_get_shared_data(
+    changetype<usize>(k),
+    <usize>k.byteLength,
+    outPtr(),
+    outSize(),
+    changetype<usize>(out) + offsetof<OutParams>('cas'),
+  );
+  if (v.result != RESULT_OK) return v;
+  v.cas = out.cas;
+  const value = takeHostBuffer();
+  if (value === null) {
+    v.result = RESULT_NOT_FOUND;
+    return v;
+  }
+  v.bytes = Uint8Array.wrap(value);
+  return v;
+}
+
+/**
+ * Writes a key: cas 0 writes unconditionally; a non-zero cas (from
+ * getSharedData) writes only if nobody wrote the key since, else
+ * RESULT_CAS_MISMATCH.
+ */
+export function setSharedData(key: string, value: ArrayBuffer, cas: u32): u32 {
+  const k = utf8(key);
+  return abi.proxy_set_shared_data(
+    changetype<usize>(k),
+    <usize>k.byteLength,
+    changetype<usize>(value),
+    <usize>value.byteLength,
+    cas,
+  );
 }

@@ -317,6 +317,15 @@ export class JsonScanner {
     return true;
   }
 
+  /** Reads `true` or `false`; returns the value (false on failure, with `failed` set). */
+  readBoolean(): bool {
+    this.skipWhitespace();
+    if (this.skipLiteral('true')) return true;
+    if (this.skipLiteral('false')) return false;
+    this.failSyntax();
+    return false;
+  }
+
   /**
    * Skips one complete value of any shape, checking its syntax. `depth` is the
    * nesting the caller is already at; nesting beyond the scanner's maxDepth fails.

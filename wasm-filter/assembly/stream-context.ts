@@ -6,6 +6,9 @@
 // objects only in __collect(), which nothing runs (and user code cannot call
 // in 0.17): every request leaked. The runtime references root -> stream ->
 // root are broken when the host deletes the stream.
+//
+// onDone / onLog / onDelete are overridden with no-ops: the SDK's versions
+// build a debug log string and cross into the host on every request.
 
 import { Context, RootContext } from '@solo-io/proxy-runtime';
 
@@ -24,4 +27,12 @@ export class StreamContext extends Context {
 
   /** The tick found the stream overdue. Effective context is set. */
   onDeadline(): void {}
+
+  onDone(): bool {
+    return true;
+  }
+
+  onLog(): void {}
+
+  onDelete(): void {}
 }

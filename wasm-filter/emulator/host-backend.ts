@@ -4,6 +4,7 @@
  * host semantics, so each can grow on its own.
  */
 import type { WasmResultCode } from './abi.js';
+import type { GuestClock } from './guest-clock.js';
 import type { HeaderMap } from './header-map.js';
 import type { HeaderPairs } from './header-pairs.js';
 import type { WasmMemory } from './wasm-memory.js';
@@ -24,6 +25,8 @@ export interface LocalReplyRequest {
 }
 
 export interface HostBackend {
+  /** When set, host functions are timed as host time (excluded from guest time). */
+  readonly guestClock?: GuestClock | undefined;
   memory(): WasmMemory;
   log(level: number, message: string): void;
   logLevel(): number;

@@ -64,10 +64,34 @@ export function createHostImports(module: WebAssembly.Module, host: HostBackend)
   return imports;
 }
 
+/** gRPC calls and streams: stubs that answer Unimplemented / NotFound (the ATP filter uses HTTP only). */
+const GRPC_STUBS = new Set([
+  'proxy_grpc_call',
+  'proxy_grpc_stream',
+  'proxy_grpc_cancel',
+  'proxy_grpc_close',
+  'proxy_grpc_send',
+]);
+
+/**
+ * Every host function the emulator implements with its ABI semantics, as
+ * "module.name". The gRPC stubs and any import not listed answer
+ * Unimplemented (ENOSYS for WASI).
+ */
+export function implementedImports(): string[] {
+  const probe = {} as HostBackend;
+  const env = Object.keys(envFunctions(probe))
+    .filter((name) => !GRPC_STUBS.has(name))
+    .map((name) => `env.${name}`);
+  const wasi = Object.keys(wasiFunctions(probe));
+  return [...env, ...WASI_MODULES.flatMap((m) => wasi.map((name) => `${m}.${name}`))];
+}
+
 function guard(host: HostBackend, name: string, fn: HostFunction): HostFunction {
   return (...args) => {
     try {
-      return fn(...args);
+      const clock = host.guestClock;
+      return clock === undefined ? fn(...args) : clock.timeHost(() => fn(...args));
     } catch (err) {
       // Traps of nested guest calls (malloc) and proc_exit must end the guest call.
       if (err instanceof ProcExitError || err instanceof WebAssembly.RuntimeError) throw err;

@@ -4,8 +4,10 @@
  */
 
 export { LOG_LEVELS, type LogLevelName, WasmResult, type WasmResultCode } from './abi.js';
+export { type ClockCalibration, type ExportTime, GuestClock, type GuestTime } from './guest-clock.js';
 export { HeaderMap } from './header-map.js';
 export { deserializeHeaderPairs, type HeaderPairs, serializeHeaderPairs } from './header-pairs.js';
+export { implementedImports } from './host-imports.js';
 export type { HttpCallRecord } from './http-call-dispatcher.js';
 export {
   type ClusterAddress,
@@ -20,7 +22,9 @@ export { createLocalDataPlane, type LocalDataPlane, type LocalDataPlaneOptions }
 export { type MetricSnapshot, MetricsRegistry } from './metrics-registry.js';
 export {
   DEFAULT_BUFFER_LIMIT_BYTES,
+  DEFAULT_HTTP_CALL_FAILURES,
   type HostErrorRecord,
+  type HttpCallFailureMode,
   type LogEntry,
   ProxyWasmVm,
   type ProxyWasmVmOptions,

@@ -27,7 +27,7 @@ import type { LogLevelName } from './abi.js';
 import type { HeaderPairs } from './header-pairs.js';
 import type { ClusterAddress } from './http-cluster-client.js';
 import type { HttpStream } from './http-stream.js';
-import { type LogEntry, ProxyWasmVm } from './proxy-wasm-vm.js';
+import { type HttpCallFailureMode, type LogEntry, ProxyWasmVm } from './proxy-wasm-vm.js';
 
 /** Hop-by-hop headers: never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -57,7 +57,8 @@ export interface LocalDataPlaneOptions {
   rootId?: string;
   logLevel?: LogLevelName;
   onLog?: (entry: LogEntry) => void;
-  httpCallFailures?: 'reset' | 'envoy-local-reply';
+  /** Default 'envoy-local-reply', as Envoy (see ProxyWasmVmOptions.httpCallFailures). */
+  httpCallFailures?: HttpCallFailureMode;
 }
 
 export interface LocalDataPlane {

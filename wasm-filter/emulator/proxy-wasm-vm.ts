@@ -12,9 +12,10 @@
  *     reset to none at the start of every call into the VM;
  *   - proxy_http_call belongs to the ROOT context: the callback
  *     proxy_on_http_call_response is delivered to the root context id, and the
- *     response headers/body are readable from any context during it; a reset
- *     or timeout calls back with headers = 0 (or, with
- *     httpCallFailures: 'envoy-local-reply', with Envoy's 504/503 replies);
+ *     response headers/body are readable from any context during it; a
+ *     timeout or connection failure calls back with the 504 / 503 reply
+ *     Envoy's router synthesises (or, with httpCallFailures: 'reset', with
+ *     headers = 0, as Envoy does when the call's stream is reset);
  *     dispatch needs :method, :path, :authority and a known cluster, else BadArgument;
  *   - proxy_send_local_response and proxy_continue_stream take effect after
  *     the VM call returns; after a local reply the hook's status is ignored;
@@ -32,6 +33,7 @@ import {
   WasmResult,
   type WasmResultCode,
 } from './abi.js';
+import { GuestClock } from './guest-clock.js';
 import { HeaderMap } from './header-map.js';
 import type { HeaderPairs } from './header-pairs.js';
 import type { BufferAccess, HostBackend, LocalReplyRequest } from './host-backend.js';
@@ -49,6 +51,9 @@ export const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
 /** Collected log entries kept per VM; older ones are dropped (a long-running data plane stays bounded). */
 export const MAX_COLLECTED_LOGS = 10_000;
 const NANOS_PER_MS = 1_000_000n;
+/** How timed-out or failed HTTP calls reach the module (see ProxyWasmVmOptions.httpCallFailures). */
+export type HttpCallFailureMode = 'reset' | 'envoy-local-reply';
+export const DEFAULT_HTTP_CALL_FAILURES: HttpCallFailureMode = 'envoy-local-reply';
 /** Envoy's AsyncClient answers for a timed-out / failed call when failures are delivered as responses. */
 const ENVOY_TIMEOUT_REPLY: HttpCallResponse = { status: 504, body: 'upstream request timeout' };
 const ENVOY_RESET_REPLY: HttpCallResponse = {
@@ -78,11 +83,16 @@ export interface ProxyWasmVmOptions {
   /** Clusters proxy_http_call may target: an in-process handler or a host:port reached over HTTP. */
   clusters?: Record<string, ClusterTarget>;
   /**
-   * How a timed-out or failed call is delivered: 'reset' (default) calls back
-   * with headers = 0; 'envoy-local-reply' calls back with the 504/503 reply
-   * Envoy's async client synthesises for timeouts and connection failures.
+   * How a timed-out or failed call is delivered. 'envoy-local-reply'
+   * (default, what Envoy does: its async client runs the router, which answers
+   * a timeout with a 504 and a connection failure with a 503, delivered as an
+   * ordinary response) or 'reset' (headers = 0 and proxy_get_status
+   * BrokenConnection: Envoy's onHttpCallFailure path, taken when the call's
+   * stream is reset; useful for failure injection).
    */
-  httpCallFailures?: 'reset' | 'envoy-local-reply';
+  httpCallFailures?: HttpCallFailureMode;
+  /** Measure the time spent executing guest code (see guestTime); off by default (it costs a clock read per call). */
+  measureGuestTime?: boolean;
   /** Clock in milliseconds since the epoch (default: the real clock). Tests pass a fake one. */
   now?: () => number;
   sharedData?: SharedDataStore;
@@ -141,6 +151,9 @@ export class ProxyWasmVm implements HostBackend, StreamHost {
   readonly sharedQueues: SharedQueueRegistry;
   readonly bufferLimitBytes: number;
   readonly failOpen: boolean;
+  readonly httpCallFailures: HttpCallFailureMode;
+  /** Time spent executing guest code, when measureGuestTime is on. */
+  readonly guestClock: GuestClock | undefined;
 
   private readonly options: ProxyWasmVmOptions;
   private readonly logLevelValue: number;
@@ -183,6 +196,8 @@ export class ProxyWasmVm implements HostBackend, StreamHost {
     this.sharedQueues = options.sharedQueues ?? new SharedQueueRegistry();
     this.bufferLimitBytes = options.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT_BYTES;
     this.failOpen = options.failOpen ?? false;
+    this.httpCallFailures = options.httpCallFailures ?? DEFAULT_HTTP_CALL_FAILURES;
+    this.guestClock = options.measureGuestTime ? new GuestClock() : undefined;
     this.calls = new HttpCallDispatcher(options.clusters ?? {}, (token, outcome) => {
       if (!this.failed && !this.closed) this.deliverCallback(token, outcome);
     });
@@ -214,7 +229,13 @@ export class ProxyWasmVm implements HostBackend, StreamHost {
       | undefined;
     if (typeof allocate !== 'function')
       throw new Error('the module exports neither malloc nor proxy_on_memory_allocate');
-    this.wasmMemory = new WasmMemory(memory, (size) => allocate(size));
+    const clock = this.guestClock;
+    this.wasmMemory = new WasmMemory(
+      memory,
+      clock === undefined
+        ? (size) => allocate(size)
+        : (size) => clock.timeGuest('malloc', () => allocate(size)),
+    );
     // WASI reactors expect _initialize before anything else (cpp-host does the same).
     for (const init of ['_initialize', '_start']) {
       if (typeof this.exports[init] === 'function') {
@@ -366,7 +387,8 @@ export class ProxyWasmVm implements HostBackend, StreamHost {
     let result: unknown;
     let trap: { error: unknown; effective: number } | undefined;
     try {
-      result = (fn as (...a: Array<number | bigint>) => unknown)(...args);
+      const call = () => (fn as (...a: Array<number | bigint>) => unknown)(...args);
+      result = this.guestClock === undefined ? call() : this.guestClock.timeGuest(hook, call);
     } catch (error) {
       trap = { error, effective: this.effectiveContextId };
     }
@@ -421,7 +443,7 @@ export class ProxyWasmVm implements HostBackend, StreamHost {
 
   private deliverCallback(token: number, outcome: HttpCallOutcome): void {
     let response = outcome.kind === 'response' ? outcome.response : undefined;
-    if (response === undefined && this.options.httpCallFailures === 'envoy-local-reply') {
+    if (response === undefined && this.httpCallFailures === 'envoy-local-reply') {
       response = outcome.kind === 'timeout' ? ENVOY_TIMEOUT_REPLY : ENVOY_RESET_REPLY;
     }
     const root = this.rootContextId;
