@@ -1,0 +1,29 @@
+/** Reads a request body up to a byte limit (413 past it) and parses it as JSON (400 naming `$`). */
+import type { IncomingMessage } from 'node:http';
+import { ContractError } from '../../../proto/v1/validate.js';
+import { ControlError, ERR } from '../errors.js';
+
+export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const ctype = req.headers['content-type'] ?? '';
+  if (!ctype.startsWith('application/json')) {
+    throw new ControlError(ERR.UNSUPPORTED_MEDIA_TYPE, 'content-type must be application/json');
+  }
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBytes)
+    throw new ControlError(ERR.PAYLOAD_TOO_LARGE, `body of ${declared} bytes; at most ${maxBytes}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) {
+      req.resume();
+      throw new ControlError(ERR.PAYLOAD_TOO_LARGE, `body larger than ${maxBytes} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (err) {
+    throw new ContractError('$', `not valid JSON (${(err as Error).message})`);
+  }
+}

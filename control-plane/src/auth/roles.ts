@@ -1,0 +1,56 @@
+/**
+ * Roles and the one table of what each action needs. Roles are ordered:
+ * an operator may do everything a viewer may, an admin everything an
+ * operator may. The README's role table is this table.
+ *
+ * - viewer: reads (status, snapshot, audit, models), and the watch stream
+ *   and bundle downloads sidecars use.
+ * - operator: the levers of running ATP: kill switches, route mode and
+ *   rollout, rules (holds, sellers), staging / promoting an already pushed
+ *   model and rolling back.
+ * - admin: what adds trust or people: pushing model bytes, tokens.
+ */
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+export function roleAllows(role: Role, required: Role): boolean {
+  return RANK[role] >= RANK[required];
+}
+
+export const ACTIONS = {
+  'status.read': { role: 'viewer', changes: false },
+  'snapshot.read': { role: 'viewer', changes: false },
+  'audit.read': { role: 'viewer', changes: false },
+  'model.list': { role: 'viewer', changes: false },
+  'model.download': { role: 'viewer', changes: false },
+  watch: { role: 'viewer', changes: false },
+  'killswitch.set': { role: 'operator', changes: true },
+  'killswitch.clear': { role: 'operator', changes: true },
+  'route.mode': { role: 'operator', changes: true },
+  'route.rollout': { role: 'operator', changes: true },
+  'hold.add': { role: 'operator', changes: true },
+  'hold.remove': { role: 'operator', changes: true },
+  'seller.set': { role: 'operator', changes: true },
+  'seller.remove': { role: 'operator', changes: true },
+  'model.promote': { role: 'operator', changes: true },
+  'model.rollback': { role: 'operator', changes: true },
+  'model.push': { role: 'admin', changes: true },
+  'token.list': { role: 'admin', changes: false },
+  'token.create': { role: 'admin', changes: true },
+  'token.revoke': { role: 'admin', changes: true },
+} as const satisfies Record<string, { role: Role; changes: boolean }>;
+
+export type Action = keyof typeof ACTIONS;
+export type ChangeAction = { [A in Action]: (typeof ACTIONS)[A]['changes'] extends true ? A : never }[Action];
+
+/** Who is asking: the token's name and role. */
+export interface Principal {
+  name: string;
+  role: Role;
+}
+
+export function isRole(v: unknown): v is Role {
+  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+}

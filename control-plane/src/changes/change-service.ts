@@ -1,0 +1,260 @@
+/**
+ * The one path by which anything changes. For each request:
+ * authenticate -> authorize -> read and validate the body -> in one write
+ * transaction apply the command to the write model, publish the next
+ * snapshot and append the audit record -> tell the watch hub.
+ * A refusal at any step is audited too (outcome `refused`, with its code and
+ * the field to blame), in its own transaction after the failed one rolled
+ * back, then re-thrown to the edge. Only a store that cannot be reached at
+ * all escapes the audit log: that refusal goes to the error log instead.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { ControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import { asObject } from '../../../proto/v1/validate.js';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { ChangeAction, Principal, Role } from '../auth/roles.js';
+import { hashToken } from '../auth/tokens.js';
+import { type ControlError, toControlError } from '../errors.js';
+import { publishSnapshot } from '../snapshot/snapshot-publisher.js';
+import { type AuditEntry, type ControlStore, SYSTEM_ACTOR } from '../store/control-store.js';
+import { type ChangeCommand, rawTarget } from './change-command.js';
+import { killSwitchClear, killSwitchSet, routeMode, routeRollout } from './lever-commands.js';
+import { modelPromote, modelPush, modelRollback } from './model-commands.js';
+import { holdAdd, holdRemove, sellerRemove, sellerSet } from './rule-commands.js';
+import { tokenCreate, tokenRevoke } from './token-commands.js';
+
+export const ANONYMOUS_ACTOR = 'anonymous';
+
+// biome-ignore lint/suspicious/noExplicitAny: one registry holds commands of different shapes.
+type AnyCommand = ChangeCommand<any>;
+
+export const COMMANDS: Record<ChangeAction, AnyCommand> = {
+  'killswitch.set': killSwitchSet,
+  'killswitch.clear': killSwitchClear,
+  'route.mode': routeMode,
+  'route.rollout': routeRollout,
+  'hold.add': holdAdd,
+  'hold.remove': holdRemove,
+  'seller.set': sellerSet,
+  'seller.remove': sellerRemove,
+  'model.push': modelPush,
+  'model.promote': modelPromote,
+  'model.rollback': modelRollback,
+  'token.create': tokenCreate,
+  'token.revoke': tokenRevoke,
+};
+
+/** Target and reason of a body, as well as it can be told (for the audit record of a refusal). */
+function describe(command: AnyCommand, raw: unknown): { target: string; reason: string | null } {
+  try {
+    const cmd = command.parse(asObject(raw, '$')) as { reason: string };
+    return { target: command.target(cmd), reason: cmd.reason };
+  } catch {
+    return { target: rawTarget(raw), reason: null };
+  }
+}
+
+export interface ChangeRequest {
+  action: ChangeAction;
+  /** The raw Authorization header value. */
+  authorization: string | undefined;
+  /** Reads the JSON body; called only once the caller is authorized (an anonymous upload is never read). */
+  body: () => Promise<unknown>;
+  /** Where the request came from (peer address), kept in the audit detail. */
+  source?: string;
+}
+
+export interface ChangeOutcome {
+  action: ChangeAction;
+  target: string;
+  /** False when the change left the snapshot as it was (e.g. setting a kill switch already set). */
+  changed: boolean;
+  snapshot: { version: number; contentHash: string };
+  result: Record<string, unknown>;
+}
+
+export interface ChangeServiceOptions {
+  store: ControlStore;
+  authenticator: Authenticator;
+  trustedKeys: readonly KeyObject[];
+  clock?: () => number;
+  /** Called after a commit that published a new snapshot version. */
+  onPublished?: (s: ControlSnapshot) => void;
+  /** Every outcome, for metrics and logs. */
+  onOutcome?: (action: string, outcome: 'accepted' | 'refused', code: string | null, actor: string) => void;
+  /** A refusal that could not be audited (the store is down). */
+  onAuditFailed?: (entry: AuditEntry, err: Error) => void;
+}
+
+export class ChangeService {
+  private readonly clock: () => number;
+
+  constructor(private readonly opts: ChangeServiceOptions) {
+    this.clock = opts.clock ?? Date.now;
+  }
+
+  async execute(req: ChangeRequest): Promise<ChangeOutcome> {
+    const command = COMMANDS[req.action];
+    const source = req.source === undefined ? {} : { source: req.source };
+    let principal: Principal | null = null;
+    let target = '';
+    let reason: string | null = null;
+    try {
+      principal = await this.opts.authenticator.principal(req.authorization);
+      try {
+        this.opts.authenticator.authorize(principal, req.action);
+      } catch (err) {
+        // Known but not allowed: record what was attempted (small bodies only; a refused upload is never read).
+        if (req.action !== 'model.push') {
+          const attempted = describe(command, await req.body().catch(() => null));
+          target = attempted.target;
+          reason = attempted.reason;
+        }
+        throw err;
+      }
+      const raw = await req.body();
+      target = rawTarget(raw);
+      const cmd = command.parse(asObject(raw, '$'));
+      target = command.target(cmd);
+      reason = cmd.reason;
+      const nowMs = this.clock();
+      const p = principal;
+      const out = await this.opts.store.write(async (tx) => {
+        const applied = await command.apply(tx, cmd, {
+          principal: p,
+          nowMs,
+          trustedKeys: this.opts.trustedKeys,
+        });
+        const published = await publishSnapshot(tx, nowMs);
+        await tx.appendAudit({
+          atMs: nowMs,
+          actor: p.name,
+          role: p.role,
+          action: req.action,
+          target,
+          reason,
+          outcome: 'accepted',
+          code: null,
+          message: null,
+          detail: { ...applied.detail, changed: published.changed, ...source },
+          snapshotVersion: published.snapshot.version,
+        });
+        return { applied, published };
+      });
+      if (out.published.changed) this.opts.onPublished?.(out.published.snapshot);
+      this.opts.onOutcome?.(req.action, 'accepted', null, p.name);
+      return {
+        action: req.action,
+        target,
+        changed: out.published.changed,
+        snapshot: {
+          version: out.published.snapshot.version,
+          contentHash: out.published.snapshot.contentHash,
+        },
+        result: out.applied.result ?? {},
+      };
+    } catch (err) {
+      const e = toControlError(err);
+      await this.auditRefusal(req.action, principal, target, reason, e, source);
+      throw e;
+    }
+  }
+
+  private async auditRefusal(
+    action: string,
+    principal: Principal | null,
+    target: string,
+    reason: string | null,
+    e: ControlError,
+    source: Record<string, unknown>,
+  ): Promise<void> {
+    const entry: AuditEntry = {
+      atMs: this.clock(),
+      actor: principal?.name ?? ANONYMOUS_ACTOR,
+      role: principal?.role ?? null,
+      action,
+      target,
+      reason,
+      outcome: 'refused',
+      code: e.code,
+      message: e.message.slice(0, 1_024),
+      detail: { ...(e.field === undefined ? {} : { field: e.field }), ...source },
+      snapshotVersion: null,
+    };
+    this.opts.onOutcome?.(action, 'refused', e.code, entry.actor);
+    try {
+      await this.opts.store.write((tx) => tx.appendAudit(entry));
+    } catch (auditErr) {
+      this.opts.onAuditFailed?.(entry, auditErr as Error);
+    }
+  }
+
+  /** Publishes version 1 on a fresh store (audited as the system). Returns the latest snapshot either way. */
+  async bootstrap(): Promise<ControlSnapshot> {
+    const nowMs = this.clock();
+    return this.opts.store.write(async (tx) => {
+      const fresh = (await tx.latestVersion()) === 0;
+      const published = await publishSnapshot(tx, nowMs);
+      if (fresh) {
+        await tx.appendAudit({
+          atMs: nowMs,
+          actor: SYSTEM_ACTOR,
+          role: null,
+          action: 'snapshot.bootstrap',
+          target: 'snapshot',
+          reason: 'first start of this control plane store',
+          outcome: 'accepted',
+          code: null,
+          message: null,
+          detail: { content_hash: published.snapshot.contentHash },
+          snapshotVersion: published.snapshot.version,
+        });
+      }
+      return published.snapshot;
+    });
+  }
+
+  /**
+   * Tokens from configuration (development, tests, first admin): created
+   * when the name is free, audited as the system. A name already taken is
+   * left alone (returned in `skipped`).
+   */
+  async ensureTokens(
+    tokens: readonly { name: string; role: Role; token: string }[],
+  ): Promise<{ skipped: string[] }> {
+    const skipped: string[] = [];
+    const nowMs = this.clock();
+    await this.opts.store.write(async (tx) => {
+      const existing = new Map((await tx.tokens()).map((t) => [t.name, t]));
+      for (const t of tokens) {
+        const have = existing.get(t.name);
+        if (have !== undefined) {
+          if (have.tokenHash !== hashToken(t.token)) skipped.push(t.name);
+          continue;
+        }
+        await tx.insertToken({
+          name: t.name,
+          tokenHash: hashToken(t.token),
+          role: t.role,
+          createdBy: SYSTEM_ACTOR,
+          createdAtMs: nowMs,
+          revokedAtMs: null,
+        });
+        await tx.appendAudit({
+          atMs: nowMs,
+          actor: SYSTEM_ACTOR,
+          role: null,
+          action: 'token.create',
+          target: t.name,
+          reason: 'token from the control plane configuration',
+          outcome: 'accepted',
+          code: null,
+          message: null,
+          detail: { name: t.name, role: t.role },
+          snapshotVersion: null,
+        });
+      }
+    });
+    return { skipped };
+  }
+}

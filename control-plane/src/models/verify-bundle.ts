@@ -1,0 +1,86 @@
+/**
+ * The control plane's check of a pushed bundle, before it is stored:
+ * manifest parses, the version is a safe folder name, it is signed by a
+ * trusted key, and the model bytes hash to the manifest's model_sha256.
+ * The sidecar checks the same again before activation (it trusts bytes,
+ * not the control plane).
+ */
+import type { KeyObject } from 'node:crypto';
+import { basename } from 'node:path';
+import { type ModelManifest, parseModelManifest } from '../../../proto/v1/model-manifest.js';
+import { ContractError } from '../../../proto/v1/validate.js';
+import { ControlError, ERR } from '../errors.js';
+import { decodeSignature, sha256Hex, verifyManifestSignature } from './bundle-signature.js';
+
+/** Versions become folder names on sidecars (models/<version>/): no separators, no leading dot. */
+export const MODEL_VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export interface BundleBytes {
+  manifest: Buffer;
+  signature: Buffer | null;
+  model: Buffer;
+}
+
+export interface VerifiedBundleBytes {
+  manifest: ModelManifest;
+  keyId: string;
+}
+
+export function verifyBundleBytes(b: BundleBytes, trustedKeys: readonly KeyObject[]): VerifiedBundleBytes {
+  let manifest: ModelManifest;
+  try {
+    manifest = parseModelManifest(JSON.parse(b.manifest.toString('utf8')));
+  } catch (err) {
+    const field = err instanceof ContractError ? `manifest.${err.field}` : 'manifest';
+    throw new ControlError(ERR.MODEL_MANIFEST_INVALID, `manifest.json: ${(err as Error).message}`, field);
+  }
+  if (!MODEL_VERSION_RE.test(manifest.version)) {
+    throw new ControlError(
+      ERR.MODEL_MANIFEST_INVALID,
+      'manifest version must be letters, digits and . _ - (not first), at most 128',
+      'manifest.version',
+    );
+  }
+  if (basename(manifest.modelFile) !== manifest.modelFile || manifest.modelFile.startsWith('.')) {
+    throw new ControlError(
+      ERR.MODEL_MANIFEST_INVALID,
+      'model_file must be a file name inside the bundle',
+      'manifest.model_file',
+    );
+  }
+  if (b.signature === null) {
+    throw new ControlError(ERR.MODEL_UNSIGNED, `bundle ${manifest.version} has no manifest.sig`, 'signature');
+  }
+  const sig = decodeSignature(b.signature);
+  if (sig === null) {
+    throw new ControlError(
+      ERR.MODEL_SIGNATURE_INVALID,
+      'manifest.sig is not base64 of a 64-byte ed25519 signature',
+      'signature',
+    );
+  }
+  if (trustedKeys.length === 0) {
+    throw new ControlError(
+      ERR.MODEL_SIGNATURE_INVALID,
+      'this control plane trusts no signing key (start it with --trusted-key)',
+      'signature',
+    );
+  }
+  const keyId = verifyManifestSignature(b.manifest, sig, trustedKeys);
+  if (keyId === null) {
+    throw new ControlError(
+      ERR.MODEL_SIGNATURE_INVALID,
+      `manifest.sig of ${manifest.version} does not verify against any of the ${trustedKeys.length} trusted key(s)`,
+      'signature',
+    );
+  }
+  const sha = sha256Hex(b.model);
+  if (sha !== manifest.modelSha256) {
+    throw new ControlError(
+      ERR.MODEL_CHECKSUM_MISMATCH,
+      `${manifest.modelFile} has sha256 ${sha}, the manifest says ${manifest.modelSha256}`,
+      'model',
+    );
+  }
+  return { manifest, keyId };
+}

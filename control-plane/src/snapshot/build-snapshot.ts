@@ -1,0 +1,47 @@
+/**
+ * The read model from the write model: reads the operator-facing tables
+ * inside the publishing transaction and shapes them into a ControlSnapshot
+ * (without version and hash; the publisher assigns those).
+ */
+import {
+  CONTROL_SNAPSHOT_SCHEMA,
+  type ControlSnapshot,
+  type KillScope,
+  type ModelRollout,
+} from '../../../proto/v1/control-snapshot.js';
+import type { StoreTx } from '../store/control-store.js';
+import { canonicalSnapshot, NO_MODEL_VERSION, rulesVersionOf } from './snapshot-content.js';
+
+export async function buildSnapshot(tx: StoreTx): Promise<ControlSnapshot> {
+  // One query at a time: a transaction is one connection (pg would queue them anyway).
+  const kills = await tx.killSwitches();
+  const routes = await tx.routes();
+  const holdRows = await tx.holds();
+  const sellerRows = await tx.sellers();
+  const history = await tx.history();
+  const rollout = await tx.rollout();
+  const holds = holdRows.map((h) => ({
+    sku: h.sku,
+    ...(h.region === null ? {} : { region: h.region }),
+    reason: h.reason,
+  }));
+  const sellers = sellerRows.map((s) => s.constraint);
+  const active = history.at(-1)?.version ?? NO_MODEL_VERSION;
+  const previous = history.at(-2)?.version;
+  const model: ModelRollout = { active };
+  if (rollout.stagedVersion !== null) {
+    model.staged = { version: rollout.stagedVersion, rolloutPctByRegion: { ...rollout.stagedPctByRegion } };
+  }
+  if (previous !== undefined) model.previous = previous;
+  return canonicalSnapshot({
+    schema: CONTROL_SNAPSHOT_SCHEMA,
+    version: 0,
+    contentHash: '',
+    rulesVersion: rulesVersionOf(holds, sellers),
+    killSwitches: kills.map((k) => ({ scope: k.scope as KillScope, target: k.target, reason: k.reason })),
+    routes: routes.map((r) => ({ prefix: r.prefix, mode: r.mode, rolloutPct: r.rolloutPct })),
+    holds,
+    sellers,
+    model,
+  });
+}
