@@ -34,6 +34,53 @@ export const ERR = {
   NOT_READY: { code: 'ATP_ERR_NOT_READY', retriable: true, httpStatus: 503, grpcStatus: 14 },
   UNAVAILABLE: { code: 'ATP_ERR_UNAVAILABLE', retriable: true, httpStatus: 503, grpcStatus: 14 },
   INTERNAL: { code: 'ATP_ERR_INTERNAL', retriable: true, httpStatus: 500, grpcStatus: 13 },
+  /** The feature store could not answer and no cached copy could stand in (the item is denied, not the request). */
+  FEATURES_UNAVAILABLE: {
+    code: 'ATP_ERR_FEATURES_UNAVAILABLE',
+    retriable: true,
+    httpStatus: 503,
+    grpcStatus: 14,
+  },
+  /** The reservation store could not answer in time; the decision goes on without a hold. */
+  RESERVATION_UNAVAILABLE: {
+    code: 'ATP_ERR_RESERVATION_UNAVAILABLE',
+    retriable: true,
+    httpStatus: 503,
+    grpcStatus: 14,
+  },
+  /** The ranker did not answer within its budget; the rule scorer answers instead. */
+  INFERENCE_TIMEOUT: { code: 'ATP_ERR_INFERENCE_TIMEOUT', retriable: true, httpStatus: 504, grpcStatus: 4 },
+  INFERENCE_FAILED: { code: 'ATP_ERR_INFERENCE_FAILED', retriable: true, httpStatus: 500, grpcStatus: 13 },
+  /** Model bundle refusals: not retriable with the same bundle. */
+  MODEL_NOT_FOUND: { code: 'ATP_ERR_MODEL_NOT_FOUND', retriable: false, httpStatus: 404, grpcStatus: 5 },
+  MODEL_MANIFEST_INVALID: {
+    code: 'ATP_ERR_MODEL_MANIFEST_INVALID',
+    retriable: false,
+    httpStatus: 422,
+    grpcStatus: 9,
+  },
+  MODEL_CHECKSUM_MISMATCH: {
+    code: 'ATP_ERR_MODEL_CHECKSUM_MISMATCH',
+    retriable: false,
+    httpStatus: 422,
+    grpcStatus: 9,
+  },
+  MODEL_SCHEMA_MISMATCH: {
+    code: 'ATP_ERR_MODEL_SCHEMA_MISMATCH',
+    retriable: false,
+    httpStatus: 422,
+    grpcStatus: 9,
+  },
+  MODEL_SIGNATURE_INVALID: {
+    code: 'ATP_ERR_MODEL_SIGNATURE_INVALID',
+    retriable: false,
+    httpStatus: 422,
+    grpcStatus: 9,
+  },
+  /** onnxruntime refused the model file or its warm-up run failed. */
+  MODEL_LOAD_FAILED: { code: 'ATP_ERR_MODEL_LOAD_FAILED', retriable: false, httpStatus: 422, grpcStatus: 9 },
+  /** A command-line flag of main.ts is missing or malformed; `field` names the flag. */
+  INVALID_FLAG: { code: 'ATP_ERR_INVALID_FLAG', retriable: false, httpStatus: 400, grpcStatus: 3 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export class AtpError extends Error {

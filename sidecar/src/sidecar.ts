@@ -1,15 +1,40 @@
 /**
- * Factory for the sidecar's `serve` mode: wires stores, the decision engine
- * and the HTTP and gRPC edges. Nothing starts at import; `start()` binds the
- * ports, `stop()` releases them.
+ * Factory for the sidecar's `serve` mode: wires stores, control state, model
+ * registry, decision engine, decision log, metrics and the HTTP and gRPC
+ * edges. Nothing starts at import; `start()` binds the ports, loads and warms
+ * the model (readiness turns true after), `stop()` releases everything.
+ *
+ * Defaults are the embedded ones (`npm start`): in-memory features,
+ * directory, reservations and stream health; no model (rules-only, not
+ * flagged). Production passes Redis adapters (see redis-wiring.ts) and a
+ * model folder.
  */
 import type { Mode } from '../../proto/v1/decision.js';
 import { GrpcEdge } from './adapters/grpc/grpc-server.js';
 import { HttpEdge } from './adapters/http/http-server.js';
 import { MemoryFeatureStore } from './adapters/memory/memory-feature-store.js';
 import { MemoryNodeDirectory } from './adapters/memory/memory-node-directory.js';
-import { DecisionEngine } from './decision/decision-engine.js';
-import type { Clock } from './decision/ports.js';
+import { MemoryReservationStore } from './adapters/memory/memory-reservation-store.js';
+import { MemoryStreamHealth } from './adapters/memory/memory-stream-health.js';
+import { createOnnxRanker } from './adapters/onnx/onnx-ranker.js';
+import { CachedFeatureReader } from './cache/cached-feature-reader.js';
+import { HOT_CACHE_TTL_MS, HOT_CACHE_UNKNOWN_TTL_MS, HotCache } from './cache/hot-cache.js';
+import { createSignatureVerifier } from './control/bundle-verifier.js';
+import { type ControlLink, type ControlLinkConfig, createControlLink } from './control/control-link.js';
+import { ControlState } from './control/control-state.js';
+import { DecisionEngine, type EnforcedSide } from './decision/decision-engine.js';
+import type {
+  Clock,
+  FeatureReader,
+  NodeDirectory,
+  ReservationStore,
+  StreamHealth,
+} from './decision/ports.js';
+import { DecisionLog, type DecisionLogSink } from './decision-log/decision-log.js';
+import type { BundleVerifier } from './model/model-bundle.js';
+import { ModelRegistry, type RankerLoader } from './model/model-registry.js';
+import { type Logger, silentLogger } from './observability/logger.js';
+import { SidecarMetrics } from './observability/metrics.js';
 
 export const RULES_ONLY_MODEL_VERSION = 'rules-only';
 export const DEFAULT_RULES_VERSION = 'rules-v0';
@@ -19,59 +44,208 @@ export interface SidecarConfig {
   host?: string;
   httpPort?: number;
   grpcPort?: number;
+  /** Mode when no control route matches a request's route (default enforce). */
   mode?: Mode;
+  /** Which side answers when a model is active; the other is logged (default model). */
+  enforce?: EnforcedSide;
   clock?: Clock;
+  /** The embedded feature store (`features.apply(event)`); used for reads unless `featureReader` is set. */
   features?: MemoryFeatureStore;
+  /** A remote feature store (Redis): reads go through the hot cache to it. */
+  featureReader?: FeatureReader;
+  /** The embedded directory (`directory.upsert(node)`); used unless `nodeDirectory` is set. */
   directory?: MemoryNodeDirectory;
+  nodeDirectory?: NodeDirectory;
+  reservations?: ReservationStore;
+  streamHealth?: StreamHealth;
+  control?: ControlState;
+  /** A model bundle folder to load, verify and warm at start; on failure the rule scorer answers, flagged. */
+  modelDir?: string;
+  /** Session factory for bundles (default: onnxruntime-node). */
+  loadRanker?: RankerLoader;
+  bundleVerifier?: BundleVerifier;
+  /** Give-up point of one ranker run in ms (default INFERENCE_TIMEOUT_MS = 5). */
+  inferenceTimeoutMs?: number;
+  /** Hot cache bound in records (default 1M); false = no cache (every read goes to the store). */
+  hotCacheRecords?: number | false;
+  /** Decision-log sink; null or absent = no decision log. */
+  decisionLogSink?: DecisionLogSink | null;
+  logger?: Logger;
+  /** Collect Node default metrics (GC, event loop) too (default true). */
+  defaultMetrics?: boolean;
+  /** Closed by stop() after the edges (Redis clients, refresh timers). */
+  closers?: (() => Promise<void> | void)[];
+  /**
+   * Watch a control plane: snapshots feed ControlState (persisted as the last
+   * good one), model rollouts feed the registry, bundles are verified with the
+   * trusted keys. Absent = the embedded default snapshot (`npm start`).
+   */
+  controlLink?: ControlLinkConfig;
 }
 
 export interface Sidecar {
   readonly features: MemoryFeatureStore;
   readonly directory: MemoryNodeDirectory;
+  readonly reservations: ReservationStore;
+  readonly streamHealth: StreamHealth;
+  readonly control: ControlState;
+  readonly models: ModelRegistry;
   readonly engine: DecisionEngine;
+  readonly metrics: SidecarMetrics;
+  readonly decisionLog: DecisionLog | null;
+  readonly hotCache: HotCache | null;
   readonly http: HttpEdge;
   readonly grpc: GrpcEdge;
+  readonly logger: Logger;
+  /** The control-plane watch, when configured. */
+  readonly link: ControlLink | null;
+  /** True once started and the configured model is warmed (or has failed and the rule scorer stands in). */
+  readonly ready: boolean;
   start(): Promise<{ httpPort: number; grpcPort: number }>;
   stop(): Promise<void>;
 }
 
 export function createSidecar(config: SidecarConfig): Sidecar {
+  const clock = config.clock ?? Date.now;
+  const logger = config.logger ?? silentLogger();
   const features = config.features ?? new MemoryFeatureStore();
   const directory = config.directory ?? new MemoryNodeDirectory();
-  const engine = new DecisionEngine({
-    features,
-    directory,
-    clock: config.clock ?? Date.now,
-    modelVersion: RULES_ONLY_MODEL_VERSION,
-    rulesVersion: DEFAULT_RULES_VERSION,
-    mode: config.mode ?? 'enforce',
+  const nodeDirectory = config.nodeDirectory ?? directory;
+  const reservations = config.reservations ?? new MemoryReservationStore();
+  const streamHealth = config.streamHealth ?? new MemoryStreamHealth();
+  const control = config.control ?? new ControlState(config.region);
+  let hotCache: HotCache | null = null;
+  let reader: FeatureReader = features;
+  if (config.featureReader !== undefined) {
+    if (config.hotCacheRecords !== false) {
+      hotCache = new HotCache({
+        maxRecords: config.hotCacheRecords,
+        ttlMsForNode: (id) => {
+          const n = nodeDirectory.info(id);
+          return n === undefined ? HOT_CACHE_UNKNOWN_TTL_MS : HOT_CACHE_TTL_MS[n.nodeType];
+        },
+      });
+      reader = new CachedFeatureReader(config.featureReader, hotCache, clock);
+    } else {
+      reader = config.featureReader;
+    }
+  }
+  const metrics = new SidecarMetrics({
+    defaultMetrics: config.defaultMetrics,
+    hotCacheRecords: hotCache === null ? undefined : () => hotCache!.records,
   });
+  const models = new ModelRegistry({
+    loadRanker: config.loadRanker ?? ((b) => createOnnxRanker(b)),
+    verifier:
+      config.bundleVerifier ??
+      (config.controlLink === undefined
+        ? undefined
+        : createSignatureVerifier(config.controlLink.trustedKeys)),
+    onEvent: (event, detail) => {
+      if (event === 'model_load_failed') logger.error({ event, ...detail }, 'model refused');
+      else logger.info({ event, ...detail }, event);
+      if (event === 'model_activated') metrics.setModel(String(detail.version));
+    },
+  });
+  metrics.setModel(RULES_ONLY_MODEL_VERSION);
+  const decisionLog = config.decisionLogSink ? new DecisionLog(config.decisionLogSink) : null;
+  if (decisionLog !== null) {
+    decisionLog.onDrop = () => metrics.decisionLogDropped.inc();
+    decisionLog.onWritten = (n) => metrics.decisionLogWritten.inc(n);
+  }
+  const link =
+    config.controlLink === undefined
+      ? null
+      : createControlLink(config.controlLink, { control, models, logger });
+  const engine = new DecisionEngine({
+    features: reader,
+    directory: nodeDirectory,
+    reservations,
+    streamHealth,
+    control,
+    models,
+    clock,
+    defaultMode: config.mode ?? 'enforce',
+    enforce: config.enforce ?? 'model',
+    decisionLog,
+    observer: metrics,
+    rulesOnlyVersion: RULES_ONLY_MODEL_VERSION,
+    modelFor: (requestId) => link?.follower.modelFor(requestId) ?? null,
+    ...(config.inferenceTimeoutMs === undefined ? {} : { inferenceTimeoutMs: config.inferenceTimeoutMs }),
+  });
+  let started = false;
+  let ready = false;
+  const isReady = () => ready;
+  const onError = (edge: string) => (e: { code: string }) => metrics.errors.inc({ code: e.code, edge });
   const http = new HttpEdge({
-    engine,
+    service: engine,
     region: config.region,
     host: config.host,
     port: config.httpPort,
-    isReady: () => true,
-    filterSnapshot: () => ({
-      version: 1,
-      model_version: RULES_ONLY_MODEL_VERSION,
-      rules_version: DEFAULT_RULES_VERSION,
+    isReady,
+    filterSnapshot: () => control.filterSnapshot(engine.modelVersion),
+    reservations,
+    clock,
+    metrics: async () => ({
+      contentType: metrics.registry.contentType,
+      body: await metrics.registry.metrics(),
     }),
+    onError: onError('http'),
   });
-  const grpc = new GrpcEdge({ engine, region: config.region, host: config.host, port: config.grpcPort });
+  const grpc = new GrpcEdge({
+    service: engine,
+    region: config.region,
+    host: config.host,
+    port: config.grpcPort,
+    isReady,
+    onError: onError('grpc'),
+  });
   return {
     features,
     directory,
+    reservations,
+    streamHealth,
+    control,
+    models,
     engine,
+    metrics,
+    decisionLog,
+    hotCache,
     http,
     grpc,
+    logger,
+    link,
+    get ready() {
+      return ready;
+    },
     async start() {
+      if (started) return { httpPort: http.port, grpcPort: grpc.port };
+      started = true;
+      // The persisted last good snapshot applies before the first request is served.
+      link?.start();
+      decisionLog?.start();
       const httpPort = await http.start();
       const grpcPort = await grpc.start();
+      if (config.modelDir !== undefined) {
+        await models.loadAndActivate(config.modelDir).catch((err: Error) => {
+          // Degraded but safe: the rule scorer answers, every answer flagged `model`.
+          logger.error(
+            { code: (err as { code?: string }).code, err: err.message },
+            'model not loaded; rules answer',
+          );
+        });
+      }
+      ready = true;
       return { httpPort, grpcPort };
     },
     async stop() {
+      ready = false;
       await Promise.all([http.stop(), grpc.stop()]);
+      await decisionLog?.stop();
+      await link?.stop();
+      await models.stop();
+      for (const close of config.closers ?? []) await close();
+      started = false;
     },
   };
 }

@@ -3,7 +3,7 @@
  * buyer's coarse zone in the request's region, ordered by a cheap prior (ETA,
  * then last-known margin) and cut to the top K.
  */
-import { etaHours, type NodeInfo, serves, shippingCost } from '../features/node-profile.js';
+import type { NodeInfo } from '../features/node-profile.js';
 import { R, RECORD_WIDTH } from '../features/record-layout.js';
 import type { NodeDirectory, SkuView } from './ports.js';
 
@@ -25,16 +25,19 @@ export function retrieveCandidates(
   buyerZone: string,
   maxK = MAX_CANDIDATES,
 ): Candidate[] {
+  const routes = directory.serviceable(region, buyerZone);
   const out: Candidate[] = [];
   for (let i = 0; i < view.nodeIds.length; i++) {
-    const node = directory.info(view.nodeIds[i]!);
-    if (node === undefined || node.region !== region || !serves(node, buyerZone)) continue;
-    out.push({ index: i, node, etaHours: etaHours(node, buyerZone), cost: shippingCost(node, buyerZone) });
+    const route = routes.get(view.nodeIds[i]!);
+    if (route === undefined) continue;
+    out.push({ index: i, node: route.node, etaHours: route.etaHours, cost: route.cost });
   }
-  const margin = (c: Candidate): number =>
-    view.recs[c.index * RECORD_WIDTH + R.onHand]! - view.recs[c.index * RECORD_WIDTH + R.reserved]!;
-  out.sort(
-    (a, b) => a.etaHours - b.etaHours || margin(b) - margin(a) || (a.node.nodeId < b.node.nodeId ? -1 : 1),
-  );
+  if (out.length > 1) {
+    const margin = (c: Candidate): number =>
+      view.recs[c.index * RECORD_WIDTH + R.onHand]! - view.recs[c.index * RECORD_WIDTH + R.reserved]!;
+    out.sort(
+      (a, b) => a.etaHours - b.etaHours || margin(b) - margin(a) || (a.node.nodeId < b.node.nodeId ? -1 : 1),
+    );
+  }
   return out.length > maxK ? out.slice(0, maxK) : out;
 }

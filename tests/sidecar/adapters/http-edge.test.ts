@@ -24,6 +24,11 @@ t.test('the HTTP edge answers decisions with summary headers and a JSON body', a
   t.equal(ok.headers.get('x-atp-decision'), 'allow');
   t.equal(ok.headers.get('x-atp-decision-id'), ok.json.decision_id);
   t.equal(ok.headers.get('x-atp-node'), 'ST-1');
+  t.equal(
+    ok.headers.get('x-atp-units-p10'),
+    String(Math.floor(ok.json.items[0].units_p10)),
+    'one conservative unit count per item, for the filter margin book',
+  );
   t.equal(ok.headers.get('x-atp-model-version'), 'rules-only');
   t.equal(ok.json.items[0].options[0].node_type, 'store');
   t.type(ok.json.items[0].p_fulfill, 'number');

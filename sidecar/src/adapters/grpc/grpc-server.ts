@@ -1,17 +1,23 @@
 /**
- * gRPC edge: mercato.atp.v1.AvailabilityService (Check, CheckBatch) on
+ * gRPC edge: mercato.atp.v1.AvailabilityService (Check, CheckBatch), the
+ * standard grpc.health.v1 Health service and server reflection, on
  * @grpc/grpc-js. Requests go through the same parser as the HTTP edge, so a
- * bad field gets INVALID_ARGUMENT with the same message naming it.
+ * bad field gets INVALID_ARGUMENT with the same message naming it. The call
+ * deadline becomes the engine's deadline; without one DEFAULT_DEADLINE_MS applies.
  */
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { ReflectionService } from '@grpc/reflection';
 import { checkResponseToJson, parseCheckRequest } from '../../../../proto/v1/decision.js';
 import { ContractError } from '../../../../proto/v1/validate.js';
-import type { DecisionEngine } from '../../decision/decision-engine.js';
-import { toAtpError } from '../../errors.js';
+import type { CheckContext, DecisionService } from '../../decision/ports.js';
+import { type AtpError, toAtpError } from '../../errors.js';
+import { DEFAULT_DEADLINE_MS, MAX_REQUEST_BODY_BYTES } from '../http/http-server.js';
 
 export const ATP_PROTO_PATH = fileURLToPath(new URL('../../../../proto/v1/atp.proto', import.meta.url));
+export const HEALTH_PROTO_PATH = fileURLToPath(new URL('./health.proto', import.meta.url));
+export const ATP_SERVICE_NAME = 'mercato.atp.v1.AvailabilityService';
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
   longs: String,
@@ -19,10 +25,15 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   defaults: true,
   oneofs: true,
 };
+/** Same bound as the HTTP body: a browse page of 100 SKUs is a few KiB. */
+export const MAX_RECEIVE_MESSAGE_BYTES = MAX_REQUEST_BODY_BYTES;
 
 export function loadAtpPackage(): grpc.GrpcObject {
-  const def = protoLoader.loadSync(ATP_PROTO_PATH, PROTO_LOADER_OPTIONS);
-  return grpc.loadPackageDefinition(def);
+  return grpc.loadPackageDefinition(protoLoader.loadSync(ATP_PROTO_PATH, PROTO_LOADER_OPTIONS));
+}
+
+export function loadHealthPackage(): grpc.GrpcObject {
+  return grpc.loadPackageDefinition(protoLoader.loadSync(HEALTH_PROTO_PATH, PROTO_LOADER_OPTIONS));
 }
 
 export function availabilityServiceDefinition(): grpc.ServiceDefinition {
@@ -32,11 +43,16 @@ export function availabilityServiceDefinition(): grpc.ServiceDefinition {
   return pkg.mercato.atp.v1.AvailabilityService.service;
 }
 
+type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+
 export interface GrpcEdgeOptions {
-  engine: DecisionEngine;
+  service: DecisionService;
   host?: string;
   port?: number;
   region: string;
+  /** Readiness drives the health status of the ATP service and of "" (the whole server). */
+  isReady: () => boolean;
+  onError?: (e: AtpError) => void;
 }
 
 export class GrpcEdge {
@@ -46,13 +62,28 @@ export class GrpcEdge {
   constructor(private readonly opts: GrpcEdgeOptions) {}
 
   async start(): Promise<number> {
-    const server = new grpc.Server();
+    const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES });
     server.addService(availabilityServiceDefinition(), {
       Check: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
-        this.handle(call.request, false, cb),
+        this.handle(call, false, cb),
       CheckBatch: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
-        this.handle(call.request, true, cb),
+        this.handle(call, true, cb),
     });
+    const health = loadHealthPackage() as unknown as {
+      grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+    };
+    server.addService(health.grpc.health.v1.Health.service, {
+      Check: (call: grpc.ServerUnaryCall<{ service: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        cb(null, { status: this.status(call.request.service) });
+      },
+      Watch: (call: grpc.ServerWritableStream<{ service: string }, unknown>) => {
+        // One status, then the stream ends (clients re-watch); an open stream would hold shutdown.
+        call.write({ status: this.status(call.request.service) });
+        call.end();
+      },
+    });
+    const defs = protoLoader.loadSync([ATP_PROTO_PATH, HEALTH_PROTO_PATH], PROTO_LOADER_OPTIONS);
+    new ReflectionService(defs).addToServer(server);
     const addr = `${this.opts.host ?? '127.0.0.1'}:${this.opts.port ?? 0}`;
     this.port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) =>
@@ -70,21 +101,32 @@ export class GrpcEdge {
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
   }
 
-  private handle(raw: unknown, batch: boolean, cb: grpc.sendUnaryData<unknown>): void {
+  private status(service: string): ServingStatus {
+    if (service !== '' && service !== ATP_SERVICE_NAME) return 'SERVICE_UNKNOWN';
+    return this.opts.isReady() ? 'SERVING' : 'NOT_SERVING';
+  }
+
+  private handle(
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+    batch: boolean,
+    cb: grpc.sendUnaryData<unknown>,
+  ): void {
+    const ctx: CheckContext = { deadlineAt: deadlineAt(call.getDeadline()) };
     Promise.resolve()
       .then(async () => {
         // proto3 has no "absent" for strings: an empty region means "use the sidecar's own".
-        const msg = raw as Record<string, unknown>;
+        const msg = call.request as Record<string, unknown>;
         const normalized = msg.region === '' ? { ...msg, region: undefined } : msg;
         const request = parseCheckRequest(normalized, { region: this.opts.region });
         if (batch && request.channel !== 'browse')
           throw new ContractError('channel', 'CheckBatch serves "browse"');
-        return checkResponseToJson(await this.opts.engine.check(request));
+        return checkResponseToJson(await this.opts.service.check(request, ctx));
       })
       .then(
         (res) => cb(null, res),
         (err) => {
           const e = toAtpError(err);
+          this.opts.onError?.(e);
           const md = new grpc.Metadata();
           md.set('atp-error-code', e.code);
           if (e.field !== undefined) md.set('atp-error-field', e.field);
@@ -92,4 +134,11 @@ export class GrpcEdge {
         },
       );
   }
+}
+
+/** A grpc-js deadline (Date or ms since epoch; Infinity when none) on the performance.now() clock. */
+function deadlineAt(deadline: grpc.Deadline): number {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  const remaining = Number.isFinite(ms) ? ms - Date.now() : DEFAULT_DEADLINE_MS;
+  return performance.now() + Math.min(remaining, DEFAULT_DEADLINE_MS * 60);
 }

@@ -1,8 +1,16 @@
 /**
  * HTTP/JSON edge of the sidecar: what the Wasm filter calls (POST /v1/check)
- * plus health and the filter snapshot. Decisions also travel as summary
- * headers (x-atp-decision, -decision-id, -node, -degraded, -model-version,
+ * plus health, readiness, metrics, the filter snapshot and the order
+ * service's reservation callbacks. Decisions also travel as summary headers
+ * (x-atp-decision, -decision-id, -node, -degraded, -model-version,
  * -rules-version) so the filter never parses the response body.
+ *
+ * Request headers the edge understands:
+ * - `x-atp-deadline-ms`: the caller's remaining budget in ms (the filter
+ *   sends its call timeout); past it the answer is 504 DEADLINE_EXCEEDED.
+ *   Without it DEFAULT_DEADLINE_MS applies: never an unbounded wait.
+ * - `x-atp-route`: the route prefix the filter matched, for mode and
+ *   kill-switch lookups (default: /checkout or /browse by channel).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,26 +18,40 @@ import {
   type CheckResponse,
   checkResponseToJson,
   MAX_BROWSE_ITEMS,
+  MAX_CHECKOUT_ITEMS,
   parseCheckRequest,
 } from '../../../../proto/v1/decision.js';
-import { ContractError } from '../../../../proto/v1/validate.js';
-import type { DecisionEngine } from '../../decision/decision-engine.js';
+import { asObject, ContractError, reqArray, reqId } from '../../../../proto/v1/validate.js';
+import type { CheckContext, DecisionService, ReservationStore } from '../../decision/ports.js';
 import { AtpError, ERR, errorBody, toAtpError } from '../../errors.js';
 import { readBody } from './read-body.js';
 
 /** A browse page of 100 SKUs is ~5 KiB; 64 KiB leaves room without inviting abuse. */
 export const MAX_REQUEST_BODY_BYTES = 65_536;
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** Budget when the caller sends none. */
+export const DEFAULT_DEADLINE_MS = 1_000;
+/** Largest budget a caller may ask for. */
+export const MAX_DEADLINE_MS = 60_000;
+export const DEADLINE_HEADER = 'x-atp-deadline-ms';
+export const ROUTE_HEADER = 'x-atp-route';
+const MAX_ROUTE_LENGTH = 256;
 
 export interface HttpEdgeOptions {
-  engine: DecisionEngine;
+  service: DecisionService;
   host?: string;
   port?: number;
   region: string;
-  /** Readiness: false until features and model are loaded. */
+  /** Readiness: false until stores are connected and the model is warmed. */
   isReady: () => boolean;
   /** The snapshot the filter pulls on its tick (modes, kill switches, holds, versions). */
-  filterSnapshot: () => Record<string, unknown>;
+  filterSnapshot: () => unknown;
+  /** Order-service callbacks (confirm / release holds); 404 when absent. */
+  reservations?: ReservationStore;
+  clock?: () => number;
+  /** Prometheus exposition for GET /metrics. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  onError?: (e: AtpError) => void;
 }
 
 export class HttpEdge {
@@ -40,7 +62,7 @@ export class HttpEdge {
 
   async start(): Promise<number> {
     const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
-      this.handle(req, res).catch((err) => sendError(res, toAtpError(err)));
+      this.handle(req, res).catch((err) => this.fail(res, toAtpError(err)));
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -60,7 +82,9 @@ export class HttpEdge {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
     switch (path) {
       case '/v1/check':
       case '/v1/check-batch':
@@ -70,41 +94,105 @@ export class HttpEdge {
       case '/readyz':
         return this.opts.isReady()
           ? sendJson(res, 200, { status: 'ready' })
-          : sendError(res, new AtpError(ERR.NOT_READY, 'sidecar is warming up'));
+          : this.fail(res, new AtpError(ERR.NOT_READY, 'sidecar is warming up'));
       case '/v1/filter-snapshot':
         return sendJson(res, 200, this.opts.filterSnapshot());
+      case '/metrics': {
+        if (this.opts.metrics === undefined) return this.fail(res, new AtpError(ERR.NOT_FOUND, 'no metrics'));
+        const m = await this.opts.metrics();
+        res.writeHead(200, { 'content-type': m.contentType, 'content-length': Buffer.byteLength(m.body) });
+        res.end(m.body);
+        return;
+      }
+      case '/v1/reservations/confirm':
+      case '/v1/reservations/release':
+        return this.reservation(req, res, path.endsWith('confirm'));
       default:
-        return sendError(res, new AtpError(ERR.NOT_FOUND, `no route ${path}`));
+        return this.fail(res, new AtpError(ERR.NOT_FOUND, `no route ${path}`));
     }
   }
 
   private async check(req: IncomingMessage, res: ServerResponse, batch: boolean): Promise<void> {
-    if (req.method !== 'POST') {
-      res.setHeader('allow', 'POST');
-      return sendError(res, new AtpError(ERR.METHOD_NOT_ALLOWED, `use POST, not ${req.method}`));
-    }
-    const ctype = req.headers['content-type'] ?? '';
-    if (!ctype.startsWith('application/json')) {
-      return sendError(
-        res,
-        new AtpError(ERR.UNSUPPORTED_MEDIA_TYPE, 'content-type must be application/json'),
-      );
-    }
-    const body = await readBody(req, MAX_REQUEST_BODY_BYTES);
-    let raw: unknown;
-    try {
-      raw = JSON.parse(body.toString('utf8'));
-    } catch (err) {
-      throw new ContractError('$', `not valid JSON (${(err as Error).message})`);
-    }
+    const ctx = requestContext(req);
+    const raw = await readJson(req);
     const request = parseCheckRequest(raw, { region: this.opts.region });
     if (batch && request.channel !== 'browse') {
       throw new ContractError('channel', `check-batch serves "browse" (up to ${MAX_BROWSE_ITEMS} SKUs)`);
     }
-    const decision = await this.opts.engine.check(request);
+    const decision = await this.opts.service.check(request, ctx);
+    if (ctx.deadlineAt !== undefined && performance.now() > ctx.deadlineAt) {
+      throw new AtpError(ERR.DEADLINE_EXCEEDED, 'decided after the deadline');
+    }
     setDecisionHeaders(res, decision);
     sendJson(res, 200, checkResponseToJson(decision));
   }
+
+  /** Body `{"decision_id": "...", "skus": ["..."]}`: the order confirms or releases the decision's holds. */
+  private async reservation(req: IncomingMessage, res: ServerResponse, confirm: boolean): Promise<void> {
+    const store = this.opts.reservations;
+    if (store === undefined)
+      return this.fail(res, new AtpError(ERR.NOT_FOUND, 'reservations are not served here'));
+    const o = asObject(await readJson(req), '$');
+    const decisionId = reqId(o, 'decision_id', '', 128);
+    const skus = reqArray(o, 'skus', '', 1, MAX_CHECKOUT_ITEMS).map((v, i) =>
+      reqId({ [`skus[${i}]`]: v }, `skus[${i}]`, ''),
+    );
+    const nowMs = (this.opts.clock ?? Date.now)();
+    const results = await Promise.all(
+      skus.map((sku) => (confirm ? store.confirm(sku, decisionId, nowMs) : store.release(sku, decisionId))),
+    );
+    sendJson(res, 200, {
+      decision_id: decisionId,
+      [confirm ? 'confirmed' : 'released']: results.filter(Boolean).length,
+    });
+  }
+
+  private fail(res: ServerResponse, e: AtpError): void {
+    this.opts.onError?.(e);
+    sendError(res, e);
+  }
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  if (req.method !== 'POST') {
+    throw new AtpError(ERR.METHOD_NOT_ALLOWED, `use POST, not ${req.method}`);
+  }
+  const ctype = req.headers['content-type'] ?? '';
+  if (!ctype.startsWith('application/json')) {
+    throw new AtpError(ERR.UNSUPPORTED_MEDIA_TYPE, 'content-type must be application/json');
+  }
+  const body = await readBody(req, MAX_REQUEST_BODY_BYTES);
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new ContractError('$', `not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** Deadline and route headers, validated (errors name the header). */
+export function requestContext(req: IncomingMessage): CheckContext {
+  const start = performance.now();
+  const rawDeadline = req.headers[DEADLINE_HEADER];
+  let budgetMs = DEFAULT_DEADLINE_MS;
+  if (rawDeadline !== undefined) {
+    const v = Number(rawDeadline);
+    if (typeof rawDeadline !== 'string' || !Number.isFinite(v) || v <= 0 || v > MAX_DEADLINE_MS) {
+      throw new ContractError(DEADLINE_HEADER, `expected a number of ms in (0, ${MAX_DEADLINE_MS}]`);
+    }
+    budgetMs = v;
+  }
+  const ctx: CheckContext = { deadlineAt: start + budgetMs };
+  const route = req.headers[ROUTE_HEADER];
+  if (route !== undefined) {
+    if (typeof route !== 'string' || !route.startsWith('/') || route.length > MAX_ROUTE_LENGTH) {
+      throw new ContractError(
+        ROUTE_HEADER,
+        `expected a path starting with "/" (at most ${MAX_ROUTE_LENGTH} chars)`,
+      );
+    }
+    ctx.route = route;
+  }
+  return ctx;
 }
 
 function setDecisionHeaders(res: ServerResponse, d: CheckResponse): void {
@@ -114,6 +202,9 @@ function setDecisionHeaders(res: ServerResponse, d: CheckResponse): void {
   res.setHeader('x-atp-degraded', d.degradations.join(','));
   res.setHeader('x-atp-model-version', d.modelVersion);
   res.setHeader('x-atp-rules-version', d.rulesVersion);
+  // One conservative unit count per requested item, in request order: the filter keeps
+  // them as last-known margins for its wide-margin answer while this sidecar is down.
+  res.setHeader('x-atp-units-p10', d.items.map((i) => Math.max(0, Math.floor(i.unitsP10))).join(','));
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -127,5 +218,6 @@ function sendError(res: ServerResponse, e: AtpError): void {
     res.destroy();
     return;
   }
+  if (e.spec === ERR.METHOD_NOT_ALLOWED) res.setHeader('allow', 'POST');
   sendJson(res, e.spec.httpStatus, errorBody(e));
 }

@@ -31,6 +31,7 @@ import {
   encodeRecord,
 } from './record-codec.js';
 import { nodesKey, PENDING_SUFFIX, pendingField, skuKey } from './redis-keys.js';
+import { DEFAULT_WRITE_CACHE_PAIRS, type WrittenPair, WrittenPairCache } from './written-pair-cache.js';
 
 /** Node liveness changes every heartbeat period (tens of seconds); a 1 s copy is fresh enough. */
 export const NODE_REFRESH_MS = 1_000;
@@ -63,10 +64,21 @@ export class RedisFeatureStore implements FeatureReader {
   /** Time of the last successful node refresh (ms); 0 = never. */
   nodesRefreshedAtMs = 0;
 
+  /**
+   * `livenessClient` (optional) serves the periodic read of the whole nodes
+   * hash, so it does not compete with (or time out under) a read client
+   * profiled for a few ms per SKU read.
+   */
+  /** What this process last wrote per pair; see written-pair-cache.ts. */
+  private readonly written: WrittenPairCache;
+
   constructor(
     redis: Redis,
     private readonly region: string,
+    private readonly livenessClient: Redis = redis,
+    options: { writeCachePairs?: number } = {},
   ) {
+    this.written = new WrittenPairCache(options.writeCachePairs ?? DEFAULT_WRITE_CACHE_PAIRS);
     this.redis = redis as RedisWithScripts;
     if (typeof this.redis.atpCasPairs !== 'function') {
       redis.defineCommand('atpCasPairs', { numberOfKeys: 1, lua: CAS_PAIRS_LUA });
@@ -89,7 +101,7 @@ export class RedisFeatureStore implements FeatureReader {
   }
 
   async refreshNodes(): Promise<void> {
-    const all = await this.redis.hgetallBuffer(nodesKey(this.region));
+    const all = await this.livenessClient.hgetallBuffer(nodesKey(this.region));
     const next = new Map<string, Float64Array>();
     for (const [node, buf] of Object.entries(all)) next.set(node, decodeNodeRecord(buf));
     this.nodeCache = next;
@@ -203,50 +215,77 @@ export class RedisFeatureStore implements FeatureReader {
         await sleep(Math.random() * CAS_RETRY_JITTER_MS * round);
       }
       const skus = [...work.keys()];
+      // Pairs this process wrote last need no read: fold onto the cached bytes and CAS against them.
+      const cached = new Map<string, WrittenPair>();
       const read = this.redis.pipeline();
+      const readSkus: string[] = [];
       for (const sku of skus) {
         const fields: string[] = [];
-        for (const node of work.get(sku)!.keys()) fields.push(node, pendingField(node));
-        read.hmgetBuffer(skuKey(this.region, sku), ...fields);
+        for (const node of work.get(sku)!.keys()) {
+          const hit = this.written.get(`${sku}|${node}`);
+          if (hit !== undefined) cached.set(`${sku}|${node}`, hit);
+          else fields.push(node, pendingField(node));
+        }
+        if (fields.length > 0) {
+          read.hmgetBuffer(skuKey(this.region, sku), ...fields);
+          readSkus.push(sku);
+        }
       }
-      const readResults = await execOrThrow(read);
+      const readResults = readSkus.length > 0 ? await execOrThrow(read) : [];
+      const readBySku = new Map<string, (Buffer | null)[]>(
+        readSkus.map((sku, i) => [sku, readResults[i] as (Buffer | null)[]]),
+      );
       const write = this.redis.pipeline() as unknown as PipelineWithScripts;
-      const planned: { sku: string; nodes: string[]; stats: SequenceStats[]; pending: boolean[] }[] = [];
-      skus.forEach((sku, si) => {
-        const values = readResults[si] as (Buffer | null)[];
+      const planned: { sku: string; nodes: string[]; stats: SequenceStats[]; next: WrittenPair[] }[] = [];
+      for (const sku of skus) {
+        const values = readBySku.get(sku) ?? [];
+        let vi = 0;
         const pairs = work.get(sku)!;
         const nodes = [...pairs.keys()];
-        const plan = { sku, nodes, stats: [] as SequenceStats[], pending: [] as boolean[] };
+        const plan = { sku, nodes, stats: [] as SequenceStats[], next: [] as WrittenPair[] };
         const args: (string | Buffer | number)[] = [nodes.length];
-        nodes.forEach((node, ni) => {
-          const oldRec = values[ni * 2] ?? null;
-          const oldPend = values[ni * 2 + 1] ?? null;
+        for (const node of nodes) {
+          const hit = cached.get(`${sku}|${node}`);
+          let oldRec: Buffer | null;
+          let oldPend: Buffer | string | null;
+          if (hit !== undefined) {
+            oldRec = hit.rec;
+            oldPend = hit.pend;
+          } else {
+            oldRec = values[vi++] ?? null;
+            oldPend = values[vi++] ?? null;
+          }
           const entry: PairEntry = { rec: decodeRecord(oldRec), pending: decodePending(oldPend) };
           const st = newSequenceStats();
           fold(entry, pairs.get(node)!, st);
-          const newPend = encodePending(entry.pending);
+          const next = { rec: encodeRecord(entry.rec), pend: encodePending(entry.pending) };
           plan.stats.push(st);
-          plan.pending.push(newPend !== '');
-          args.push(node, oldRec ?? '', encodeRecord(entry.rec), pendingField(node), oldPend ?? '', newPend);
-        });
+          plan.next.push(next);
+          args.push(node, oldRec ?? '', next.rec, pendingField(node), oldPend ?? '', next.pend);
+        }
         planned.push(plan);
         write.atpCasPairs(skuKey(this.region, sku), ...args);
-      });
+      }
       const writeResults = await execOrThrow(write as unknown as ReturnType<Redis['pipeline']>);
       const retry = new Map<string, Map<string, InventoryEvent[]>>();
       planned.forEach((plan, i) => {
         const conflicts = new Set(writeResults[i] as number[]);
         const again = new Map<string, InventoryEvent[]>();
         plan.nodes.forEach((node, ni) => {
+          const key = `${plan.sku}|${node}`;
           if (conflicts.has(ni + 1)) {
+            // Someone else wrote this pair: forget our copy, read it next round.
+            this.written.delete(key);
             again.set(node, work.get(plan.sku)!.get(node)!);
             return;
           }
+          const next = plan.next[ni]!;
+          this.written.set(key, next);
           const st = plan.stats[ni]!;
           report.applied += st.applied;
           report.duplicates += st.duplicates;
           report.gapsSkipped += st.gapsSkipped;
-          if (plan.pending[ni]) withPending.add(plan.sku);
+          if (next.pend !== '') withPending.add(plan.sku);
         });
         if (again.size > 0) retry.set(plan.sku, again);
       });

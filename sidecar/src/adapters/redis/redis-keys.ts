@@ -9,7 +9,11 @@
  *                              The {sku} hash tag keeps every candidate of one
  *                              SKU in one Redis Cluster slot: one HGETALL reads them all.
  * - `atp:<region>:nodes`       hash, field <node> = packed node record (liveness).
- * - `atp:<region>:lag`         hash, field <partition> = consumer lag (written by ingest).
+ * - `atp:<region>:lag`         hash, field <partition> = consumer lag report (JSON, see
+ *                              sidecar/src/ingest/stream-lag.ts), field `meta` = topic and
+ *                              partition count; written by the ingester, read by the sidecar.
+ * - `atp:<region>:pending:<partition>`  set of SKUs that hold out-of-order events on that
+ *                              partition, so a restarted ingester still flushes their gaps.
  */
 
 export const PENDING_SUFFIX = '|p';
@@ -26,6 +30,52 @@ export function lagKey(region: string): string {
   return `atp:${region}:lag`;
 }
 
+/** Field of the lag hash that carries the topic's partition count (the rest are partition numbers). */
+export const LAG_META_FIELD = 'meta';
+
+export function pendingSkusKey(region: string, partition: number): string {
+  return `atp:${region}:pending:${partition}`;
+}
+
 export function pendingField(node: string): string {
   return node + PENDING_SUFFIX;
 }
+
+/*
+ * Soft reservations (sidecar). Same {sku} hash tag as the SKU's feature hash,
+ * so the reservation script reads stock and writes holds in one slot:
+ * - `atp:<region>:{<sku>}:h`   sorted set: member <holdId>, score = expiry (ms)
+ * - `atp:<region>:{<sku>}:hi`  hash: field <holdId> = "<node>|<qty>"
+ * - `atp:<region>:{<sku>}:p`   hash: field <node> = units promised by live holds
+ * - `atp:<region>:orders:<yyyymmdd>`  hash: field <node> = orders confirmed that UTC day
+ * Node directory (sidecar reads, a loader writes):
+ * - `atp:<region>:dir`         hash: field <node> = NodeInfo JSON
+ * - `atp:<region>:batch`       hash: field <node> = NodeBatchFeatures JSON, field `__version`
+ */
+
+export function holdsKey(region: string, sku: string): string {
+  return `atp:${region}:{${sku}}:h`;
+}
+
+export function holdInfoKey(region: string, sku: string): string {
+  return `atp:${region}:{${sku}}:hi`;
+}
+
+export function promisedKey(region: string, sku: string): string {
+  return `atp:${region}:{${sku}}:p`;
+}
+
+export function ordersKey(region: string, day: string): string {
+  return `atp:${region}:orders:${day}`;
+}
+
+export function directoryKey(region: string): string {
+  return `atp:${region}:dir`;
+}
+
+export function batchFeaturesKey(region: string): string {
+  return `atp:${region}:batch`;
+}
+
+/** Field of the batch-features hash that holds its version. */
+export const BATCH_VERSION_FIELD = '__version';

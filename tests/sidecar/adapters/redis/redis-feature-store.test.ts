@@ -145,3 +145,22 @@ t.test('writes reject when Redis is down, and work again after it returns', asyn
   t.ok(ok, 'writes succeed after the restart');
   t.equal((await s.readPair('F', 'WH-1')).rec[R.onHand], 1);
 });
+
+t.test('a writer folds onto what it last wrote without reading the pair again', async (t) => {
+  const s = await store();
+  const probe = await createRedisClient(server.url, 'write');
+  t.teardown(() => probe.disconnect());
+  const hmgetCalls = async () =>
+    Number(/cmdstat_hmget:calls=(\d+)/.exec(await probe.info('commandstats'))?.[1] ?? 0);
+  await s.applyEvents([ev('receipt', 50, 1, { sku: 'G' })]);
+  const before = await hmgetCalls();
+  for (let seq = 2; seq <= 11; seq++) await s.applyEvents([ev('sale', 1, seq, { sku: 'G' })]);
+  t.equal(await hmgetCalls(), before, 'ten more batches, no read');
+  t.equal((await s.readPair('G', 'WH-1')).rec[R.onHand], 40);
+  // Another process writes the pair: our cached bytes are now stale, the CAS conflicts, we re-read.
+  const other = await store((s as unknown as { region: string }).region);
+  await other.applyEvents([ev('sale', 5, 12, { sku: 'G' })]);
+  const r = await s.applyEvents([ev('sale', 1, 13, { sku: 'G' })]);
+  t.equal(r.casRetries, 1, 'one conflict, resolved by reading');
+  t.equal((await s.readPair('G', 'WH-1')).rec[R.onHand], 34);
+});

@@ -1,0 +1,167 @@
+/**
+ * The sidecar's process entry.
+ *
+ *   node --import tsx sidecar/src/main.ts serve --region eu-west \
+ *     [--redis redis://127.0.0.1:6379] [--model models/<version>] \
+ *     [--http-port 8787] [--grpc-port 8788] [--host 127.0.0.1] \
+ *     [--mode enforce|shadow|off] [--enforce model|baseline] \
+ *     [--decision-log <file>|stdout|off] [--hot-cache-records 1000000] [--log-level info] \
+ *     [--control-plane host:port --control-url http://host:port --control-token-file f \
+ *      --state-dir dir --trusted-key pub.pem [--models-root dir] [--sidecar-id id]]
+ *
+ *   node --import tsx sidecar/src/main.ts ingest ...   (the Kafka ingester: sidecar/src/ingest)
+ *
+ * Without --redis the sidecar runs on its embedded in-memory stores (empty
+ * until something feeds them). Logs are pino JSON on stdout; once both edges
+ * listen it logs `{"event":"listening","httpPort":..,"grpcPort":..}`.
+ * SIGTERM/SIGINT stop it cleanly. Exit codes: 0 ok, 1 start failed, 2 bad flags.
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { parseServeFlags, type RawServeFlags, type ServeConfig } from './cli/serve-flags.js';
+import { parseControlLinkFlags, type RawControlLinkFlags } from './control/control-link.js';
+import { NdjsonFileSink, StdoutSink } from './decision-log/decision-log-sinks.js';
+import type { AtpError } from './errors.js';
+import { createLogger } from './observability/logger.js';
+import { connectRedisStores } from './redis-wiring.js';
+import { createSidecar, type SidecarConfig } from './sidecar.js';
+
+export const EXIT_OK = 0;
+export const EXIT_START_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export async function runServe(config: ServeConfig, until?: Promise<void>): Promise<number> {
+  const logger = createLogger({ level: config.logLevel });
+  const sc: SidecarConfig = {
+    region: config.region,
+    host: config.host,
+    httpPort: config.httpPort,
+    grpcPort: config.grpcPort,
+    mode: config.mode,
+    enforce: config.enforce,
+    logger,
+    hotCacheRecords: config.hotCacheRecords === 0 ? false : config.hotCacheRecords,
+    decisionLogSink:
+      config.decisionLog === null
+        ? null
+        : config.decisionLog === 'stdout'
+          ? new StdoutSink()
+          : new NdjsonFileSink(config.decisionLog),
+    ...(config.modelDir === null ? {} : { modelDir: config.modelDir }),
+    ...(config.controlLink === null ? {} : { controlLink: config.controlLink }),
+  };
+  try {
+    if (config.redisUrl !== null) {
+      const stores = await connectRedisStores(config.redisUrl, config.region);
+      sc.featureReader = stores.featureReader;
+      sc.nodeDirectory = stores.nodeDirectory;
+      sc.reservations = stores.reservations;
+      sc.closers = stores.closers;
+    }
+  } catch (err) {
+    logger.fatal({ code: 'ATP_ERR_UNAVAILABLE', err: (err as Error).message }, 'cannot reach Redis');
+    return EXIT_START_FAILED;
+  }
+  const sidecar = createSidecar(sc);
+  let ports: { httpPort: number; grpcPort: number };
+  try {
+    ports = await sidecar.start();
+  } catch (err) {
+    logger.fatal(
+      { code: (err as AtpError).code ?? 'ATP_ERR_INTERNAL', err: (err as Error).message },
+      'start failed',
+    );
+    await sidecar.stop().catch(() => undefined);
+    return EXIT_START_FAILED;
+  }
+  logger.info(
+    { event: 'listening', ...ports, region: config.region, modelVersion: sidecar.engine.modelVersion },
+    'listening',
+  );
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      process.off('SIGTERM', done);
+      process.off('SIGINT', done);
+      resolve();
+    };
+    process.once('SIGTERM', done);
+    process.once('SIGINT', done);
+    until?.then(done, done);
+  });
+  await sidecar.stop();
+  logger.info({ event: 'stopped' }, 'stopped');
+  logger.flush();
+  return EXIT_OK;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  // `ingest` is owned by sidecar/src/ingest: hand it the rest of the command line untouched.
+  if (argv[0] === 'ingest') {
+    const { runIngest } = await import('./ingest/ingest-cli.js');
+    return runIngest(argv.slice(1));
+  }
+  let code = EXIT_OK;
+  const program = new Command('atp-sidecar').exitOverride().showHelpAfterError();
+  program
+    .command('serve')
+    .description('answer ATP decisions over HTTP/JSON and gRPC')
+    .requiredOption('--region <name>', 'region this sidecar serves')
+    .option('--host <addr>', 'address to bind')
+    .option('--http-port <port>', 'HTTP port (0 = any free port)')
+    .option('--grpc-port <port>', 'gRPC port (0 = any free port)')
+    .option('--redis <url>', 'regional Redis (features, directory, reservations); default: in-memory')
+    .option('--model <dir>', 'model bundle folder (models/<version>); default: rules only')
+    .option('--mode <mode>', 'mode when no control route matches: off | shadow | enforce')
+    .option('--enforce <side>', 'which side answers when a model is loaded: model | baseline')
+    .option('--decision-log <dest>', 'decision-log NDJSON: a file path, stdout, or off')
+    .option('--hot-cache-records <n>', 'hot cache bound in (sku,node) records; 0 = no cache')
+    .option('--log-level <level>', 'pino log level')
+    .option('--control-plane <host:port>', "control plane's watch stream (gRPC); default: embedded snapshot")
+    .option('--control-url <url>', 'control plane admin URL, for model bundle downloads')
+    .option('--control-token-file <path>', 'file holding a viewer token for the control plane')
+    .option('--state-dir <dir>', 'where the last good snapshot and the bundle cache live')
+    .option('--trusted-key <path>', 'bundle signing public key (PEM); repeatable', collect, [])
+    .option('--models-root <dir>', 'shared models root instead of downloading bundles')
+    .option('--sidecar-id <id>', 'name reported to the control plane')
+    .action(async (opts: RawServeFlags & RawControlLinkFlags) => {
+      let config: ServeConfig;
+      try {
+        config = parseServeFlags(opts);
+        config.controlLink = parseControlLinkFlags(opts, config.region, (p) => readFileSync(p, 'utf8'));
+      } catch (err) {
+        const e = err as AtpError;
+        process.stderr.write(`${e.code ?? 'ATP_ERR_INVALID_FLAG'} ${e.message}\n`);
+        code = EXIT_USAGE;
+        return;
+      }
+      code = await runServe(config);
+    });
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    }
+    throw err;
+  }
+  return code;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // A failed start may leave sockets or timers behind; do not linger as a half-started process.
+      if (code !== EXIT_OK) setTimeout(() => process.exit(code), 100).unref();
+    },
+    (err: Error) => {
+      process.stderr.write(`ATP_ERR_INTERNAL ${err.stack ?? err.message}\n`);
+      process.exitCode = EXIT_START_FAILED;
+    },
+  );
+}

@@ -1,0 +1,58 @@
+/**
+ * The tiny world written into a real Redis the way production gets it: the
+ * directory through publishNodeDirectory, stock and heartbeats through the
+ * ingester's write path (RedisFeatureStore.applyEvents). Times are relative
+ * to `nowMs` (real time: the sidecars under test run on the wall clock).
+ */
+import type { InventoryEvent } from '../../proto/v1/inventory-event.js';
+import { createRedisClient } from '../../sidecar/src/adapters/redis/redis-client.js';
+import { RedisFeatureStore } from '../../sidecar/src/adapters/redis/redis-feature-store.js';
+import { publishNodeDirectory } from '../../sidecar/src/adapters/redis/redis-node-directory.js';
+import type { NodeInfo } from '../../sidecar/src/features/node-profile.js';
+import { ev } from './events.js';
+import { TINY_NODES } from './tiny-world.js';
+
+export interface StockLine {
+  sku: string;
+  node: string;
+  units: number;
+}
+
+export async function seedRedis(
+  url: string,
+  region: string,
+  stock: StockLine[],
+  nowMs = Date.now(),
+  nodes: NodeInfo[] = TINY_NODES,
+): Promise<void> {
+  const client = await createRedisClient(url, 'write');
+  try {
+    await publishNodeDirectory(client, region, nodes);
+    const events: InventoryEvent[] = nodes.map((n) =>
+      ev('heartbeat', 0, 1, { node: n.nodeId, atMs: nowMs - 1_000 }),
+    );
+    for (const s of stock)
+      events.push(ev('receipt', s.units, 1, { sku: s.sku, node: s.node, atMs: nowMs - 2_000 }));
+    await new RedisFeatureStore(client, region).applyEvents(events);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Heartbeats for every node at `nowMs` (keeps nodes fresh in long tests). */
+export async function heartbeat(
+  url: string,
+  region: string,
+  nowMs = Date.now(),
+  nodes = TINY_NODES,
+): Promise<void> {
+  const client = await createRedisClient(url, 'write');
+  try {
+    const seq = Math.floor(nowMs / 1000);
+    await new RedisFeatureStore(client, region).applyEvents(
+      nodes.map((n) => ev('heartbeat', 0, seq, { node: n.nodeId, atMs: nowMs })),
+    );
+  } finally {
+    client.disconnect();
+  }
+}
