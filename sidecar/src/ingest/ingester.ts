@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import type { SocketFactory } from '../adapters/kafka/kafka-client.js';
 import { KafkaDeadLetterSink } from '../adapters/kafka/kafka-dead-letter-sink.js';
-import { KafkaEventSource } from '../adapters/kafka/kafka-event-source.js';
+import { KafkaEventSource, STOP_STEP_DEADLINE_MS } from '../adapters/kafka/kafka-event-source.js';
 import { createRedisClient } from '../adapters/redis/redis-client.js';
 import { RedisFeatureStore } from '../adapters/redis/redis-feature-store.js';
 import { RedisIngestStateStore } from '../adapters/redis/redis-stream-health.js';
@@ -201,7 +201,7 @@ export function createIngester(config: IngestConfig, opts: IngesterOptions = {})
       await reporter?.stop();
       await source.stop();
       await reporter?.publish().catch(() => undefined);
-      await deadLetters.stop().catch(() => undefined);
+      await boundedStop(deadLetters.stop(), STOP_STEP_DEADLINE_MS);
       redis?.disconnect();
       redis = null;
       await http?.stop();
@@ -209,4 +209,14 @@ export function createIngester(config: IngestConfig, opts: IngesterOptions = {})
       log.info('ingest stopped');
     },
   };
+}
+
+/** A stop step that may not hold up shutdown: a producer whose brokers are gone can wait forever. */
+async function boundedStop(step: Promise<void>, deadlineMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, deadlineMs);
+  });
+  await Promise.race([step.catch(() => undefined), late]);
+  clearTimeout(timer);
 }

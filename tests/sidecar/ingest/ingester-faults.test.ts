@@ -151,6 +151,8 @@ t.test(
       parts: { store: crashing },
     });
     await zombie.start();
+    // Stopped on every path: a zombie left running keeps reconnecting and the file never ends.
+    t.teardown(() => zombie.stop());
     await waitFor(
       () => appliedBeforeCrash > 0 && !zombie.health().healthy,
       30_000,
@@ -179,6 +181,5 @@ t.test(
     });
     t.equal(applied + appliedBeforeCrash, events.length, 'between them, every event applied exactly once');
     link.restore();
-    await zombie.stop();
   },
 );
