@@ -37,6 +37,7 @@ const USAGE = `usage: ingest-cli --brokers HOST:PORT[,...] --redis redis://HOST:
   --heartbeat-interval-ms N   (default 3000, at most a third of the session timeout)
   --concurrency N             partitions processed at once (default 4)
   --max-apply-chunk N         events per feature-store write (default 2000)
+  --max-wait-ms N             longest a fetch waits for data (default 100)
   --commit-interval-ms N      least time between two commits of a partition (default 1000; 0 = every batch)
   --metrics-port N|off        metrics and health HTTP port (default 9464; 0 = any free port)
   --metrics-host HOST         (default 0.0.0.0)
@@ -56,6 +57,7 @@ const FLAG_OF: Record<string, string> = {
   heartbeatIntervalMs: '--heartbeat-interval-ms',
   partitionsConsumedConcurrently: '--concurrency',
   maxApplyChunkEvents: '--max-apply-chunk',
+  maxWaitTimeMs: '--max-wait-ms',
   commitIntervalMs: '--commit-interval-ms',
   metricsPort: '--metrics-port',
   metricsHost: '--metrics-host',
@@ -83,6 +85,7 @@ export function parseIngestArgs(argv: readonly string[]): IngestConfig {
         'heartbeat-interval-ms': { type: 'string' },
         concurrency: { type: 'string' },
         'max-apply-chunk': { type: 'string' },
+        'max-wait-ms': { type: 'string' },
         'commit-interval-ms': { type: 'string' },
         'metrics-port': { type: 'string' },
         'metrics-host': { type: 'string' },
@@ -105,6 +108,7 @@ export function parseIngestArgs(argv: readonly string[]): IngestConfig {
     heartbeatIntervalMs: values['heartbeat-interval-ms'],
     partitionsConsumedConcurrently: values.concurrency,
     maxApplyChunkEvents: values['max-apply-chunk'],
+    maxWaitTimeMs: values['max-wait-ms'],
     commitIntervalMs: values['commit-interval-ms'],
     metricsPort: values['metrics-port'] === 'off' ? null : values['metrics-port'],
     metricsHost: values['metrics-host'],

@@ -23,6 +23,13 @@ export const DEFAULT_METRICS_HOST = '0.0.0.0';
 export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
 /** One fetch returns at most this much per partition (kafkajs default 1 MiB = about 4K events). */
 export const DEFAULT_MAX_BYTES_PER_PARTITION = 1_048_576;
+/**
+ * Longest a fetch waits for data before the broker answers. Brokers answer
+ * as soon as min-bytes are there, but not every broker does (librdkafka's mock
+ * cluster waits the full time), and kafkajs' 5 s default then becomes the
+ * freshness floor: 100 ms keeps an idle consumer cheap and a busy one fresh.
+ */
+export const DEFAULT_MAX_WAIT_TIME_MS = 100;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -52,6 +59,7 @@ export interface IngestConfig {
   heartbeatIntervalMs: number;
   partitionsConsumedConcurrently: number;
   maxBytesPerPartition: number;
+  maxWaitTimeMs: number;
   commitIntervalMs: number;
   maxApplyChunkEvents: number;
   retryInitialBackoffMs: number;
@@ -142,6 +150,7 @@ export function validateIngestConfig(raw: unknown): IngestConfig {
       1_024,
       64 * 1_048_576,
     ),
+    maxWaitTimeMs: int(o, 'maxWaitTimeMs', DEFAULT_MAX_WAIT_TIME_MS, 1, 10_000),
     commitIntervalMs: int(o, 'commitIntervalMs', DEFAULT_COMMIT_INTERVAL_MS, 0, 60_000),
     maxApplyChunkEvents: int(o, 'maxApplyChunkEvents', DEFAULT_MAX_APPLY_CHUNK_EVENTS, 1, 100_000),
     retryInitialBackoffMs,

@@ -77,6 +77,7 @@ export function createIngester(config: IngestConfig, opts: IngesterOptions = {})
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
       maxBytesPerPartition: config.maxBytesPerPartition,
+      maxWaitTimeMs: config.maxWaitTimeMs,
       commitIntervalMs: config.commitIntervalMs,
       logger: log,
       socketFactory: opts.socketFactory,

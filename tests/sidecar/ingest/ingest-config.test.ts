@@ -14,6 +14,7 @@ t.test('a minimal config gets the documented defaults and region-derived names',
   t.equal(c.sessionTimeoutMs, 30_000);
   t.equal(c.heartbeatIntervalMs, 3_000);
   t.equal(c.metricsPort, 9464);
+  t.equal(c.maxWaitTimeMs, 100, 'a fetch waits at most 100 ms for data');
 });
 
 t.test('every invalid field is rejected with an error naming it', async (t) => {
@@ -28,6 +29,7 @@ t.test('every invalid field is rejected with an error naming it', async (t) => {
     [{ ...base, metricsPort: 70000 }, 'metricsPort'],
     [{ ...base, logLevel: 'loud' }, 'logLevel'],
     [{ ...base, topic: 'has space' }, 'topic'],
+    [{ ...base, maxWaitTimeMs: 0 }, 'maxWaitTimeMs'],
   ];
   for (const [raw, field] of bad) {
     t.throws(() => validateIngestConfig(raw), { code: 'ATP_ERR_INGEST_CONFIG', field }, field);
@@ -47,11 +49,14 @@ t.test('CLI flags map onto the config, and errors name the flag the user typed',
     '--metrics-port',
     'off',
     '--from-latest',
+    '--max-wait-ms',
+    '250',
   ]);
   t.same(c.brokers, ['a:1', 'b:2']);
   t.equal(c.partitionsConsumedConcurrently, 2);
   t.equal(c.metricsPort, null);
   t.equal(c.fromBeginning, false);
+  t.equal(c.maxWaitTimeMs, 250);
   t.throws(
     () =>
       parseIngestArgs(['--brokers', 'a:1', '--redis', 'redis://r', '--region', 'x', '--concurrency', 'many']),

@@ -31,6 +31,7 @@ function source(commitIntervalMs = 0, topic = TOPIC, groupId = GROUP): KafkaEven
     heartbeatIntervalMs: 500,
     partitionsConsumedConcurrently: 4,
     maxBytesPerPartition: 1_048_576,
+    maxWaitTimeMs: 100,
     logger: quietLog,
   });
 }

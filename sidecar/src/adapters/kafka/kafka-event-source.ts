@@ -56,6 +56,8 @@ export interface KafkaEventSourceConfig {
   heartbeatIntervalMs: number;
   partitionsConsumedConcurrently: number;
   maxBytesPerPartition: number;
+  /** Longest a fetch waits for data (kafkajs maxWaitTimeInMs). */
+  maxWaitTimeMs: number;
   /** Minimum time between two commits of one partition; 0 = commit after every batch. */
   commitIntervalMs?: number;
   logger: Logger;
@@ -178,6 +180,7 @@ export class KafkaEventSource implements EventSource {
       rebalanceTimeout: c.rebalanceTimeoutMs,
       heartbeatInterval: c.heartbeatIntervalMs,
       maxBytesPerPartition: c.maxBytesPerPartition,
+      maxWaitTimeInMs: c.maxWaitTimeMs,
       allowAutoTopicCreation: true,
     });
     const ev = consumer.events;
