@@ -21,7 +21,7 @@ import { MANIFEST_FILE, MODEL_FILE, parseModelManifest } from '../../../proto/v1
 import { featureSchemaHash } from '../../../sidecar/src/features/feature-vector.js';
 import { buildModelBundle, CURRENT_FILE } from '../../../training/src/bundle/write-model-bundle.js';
 import { bundleVersion, DEFAULT_TRAIN_CONFIG } from '../../../training/src/pipeline/train-config.js';
-import { runTraining } from '../../../training/src/pipeline/train-pipeline.js';
+import { ACCEPT_ECE, runTraining } from '../../../training/src/pipeline/train-pipeline.js';
 import { SILENT_SINK } from '../../../training/src/report/progress-bar.js';
 import {
   acceptanceOf,
@@ -96,12 +96,14 @@ t.test('npm run train reproduces the committed bundle and meets the acceptance c
     a.oversellRatioVsNaive <= ROW_RATIO_GUARD,
     `row level: oversell at most x${ROW_RATIO_GUARD} of naive (guard)`,
   );
-  t.ok(a.ece <= ECE_GUARD, `ECE at most ${ECE_GUARD} (guard)`);
+  const testEce = result.evaluation.inWorldTest.quality.ece;
+  t.ok(testEce <= ACCEPT_ECE, `ECE ${testEce.toFixed(4)} on the test split, at most ${ACCEPT_ECE}`);
+  t.ok(a.ece <= ECE_GUARD, `held-out world ECE at most ${ECE_GUARD} (guard)`);
   const todo = 'at the limit on this held-out world; see the report (issue 3 notes)';
   t.ok(
     a.rowLevelPass,
     'row level: oversell at most half of naive at the same promise rate',
     a.rowLevelPass ? {} : { todo },
   );
-  t.ok(a.ecePass, 'ECE at most 0.02', a.ecePass ? {} : { todo });
+  t.ok(a.ecePass, 'held-out world ECE at most 0.02', a.ecePass ? {} : { todo });
 });
