@@ -42,6 +42,8 @@ export const RELAUNCH_MAX_BACKOFF_MS = 10_000;
  * and whatever it did not commit is re-delivered to the next owner.
  */
 export const STOP_STEP_DEADLINE_MS = 10_000;
+/** kafkajs' default retries per consumer operation (kept when the retry options are given). */
+export const KAFKAJS_CONSUMER_RETRIES = 5;
 /** Kafka's Java consumer auto-commits every 5 s; a second keeps re-delivery after a crash small. */
 export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
 
@@ -182,6 +184,13 @@ export class KafkaEventSource implements EventSource {
       maxBytesPerPartition: c.maxBytesPerPartition,
       maxWaitTimeInMs: c.maxWaitTimeMs,
       allowAutoTopicCreation: true,
+      // kafkajs restarts a crashed consumer on its own. Once stop() has abandoned this consumer
+      // (its group leave outlived the deadline) a restart would reconnect forever in the
+      // background and keep the process alive: only the current consumer of a running source restarts.
+      retry: {
+        retries: KAFKAJS_CONSUMER_RETRIES,
+        restartOnFailure: async () => this.running && this.consumer === consumer,
+      },
     });
     const ev = consumer.events;
     consumer.on(ev.GROUP_JOIN, (e) => {
