@@ -65,7 +65,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
   const kill = async () => {
     const p = proc;
     proc = null;
-    if (p === null || p.exitCode !== null) return;
+    if (p === null || p.exitCode !== null || p.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       p.once('exit', () => resolve());
       p.kill('SIGKILL');

@@ -29,6 +29,8 @@ const redis = await startRedisServer();
 const admin = await adminOf(cluster.brokers);
 const prod = await producer(cluster.brokers);
 t.teardown(async () => {
+  // Whatever a stop below waits on, the file ends; its results are already reported.
+  setTimeout(() => process.exit(), TEARDOWN_GRACE_MS).unref();
   await prod.stop();
   await admin.disconnect();
   await cluster.stop();
@@ -40,6 +42,10 @@ t.teardown(async () => {
   setTimeout(() => process.exit(), ABANDONED_CLIENT_GRACE_MS).unref();
 });
 
+/** Each scenario's own waits add up to under 3 minutes; a scenario stuck past this fails instead of holding the file. */
+const SUBTEST_TIMEOUT_MS = 180_000;
+/** The longest the file-level teardown may take before the file exits anyway. */
+const TEARDOWN_GRACE_MS = 30_000;
 /** How long the file may linger after its teardown for abandoned kafkajs clients. */
 const ABANDONED_CLIENT_GRACE_MS = 2_000;
 /** Longer than the 6 s session timeout the test ingesters use. */
@@ -47,6 +53,7 @@ const OUTAGE_MS = 8_000;
 
 t.test(
   'when the brokers become unreachable the ingester stops committing, reports it, and catches up after they return',
+  { timeout: SUBTEST_TIMEOUT_MS },
   async (t) => {
     const region = freshRegion('broker-loss');
     const topic = topicOf(region);
@@ -82,6 +89,7 @@ t.test(
 
 t.test(
   'when Redis goes away the ingester keeps its partitions, commits nothing, and loses nothing when Redis returns',
+  { timeout: SUBTEST_TIMEOUT_MS },
   async (t) => {
     const region = freshRegion('redis-loss');
     const topic = topicOf(region);
@@ -127,6 +135,7 @@ t.test(
 
 t.test(
   'a batch applied but never committed before a crash is applied again by the next owner, without double effect',
+  { timeout: SUBTEST_TIMEOUT_MS },
   async (t) => {
     const region = freshRegion('uncommitted');
     const topic = topicOf(region);
