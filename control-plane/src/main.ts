@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { pino } from 'pino';
+import { waitForStopSignal } from '../../sidecar/src/resilience/lifecycle.js';
 import { ROLES, type Role } from './auth/roles.js';
 import { generateToken, hashToken } from './auth/tokens.js';
 import { validateControlPlaneConfig } from './config.js';
@@ -88,16 +89,7 @@ export async function runServe(flags: ServeFlags, until?: Promise<void>): Promis
     logger.flush();
     return e.code === ERR.CONFIG_INVALID.code ? EXIT_USAGE : EXIT_START_FAILED;
   }
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      process.off('SIGTERM', done);
-      process.off('SIGINT', done);
-      resolve();
-    };
-    process.once('SIGTERM', done);
-    process.once('SIGINT', done);
-    until?.then(done, done);
-  });
+  await waitForStopSignal(until);
   await cp.stop();
   logger.info({ event: 'stopped' }, 'stopped');
   logger.flush();

@@ -25,6 +25,7 @@ import { NdjsonFileSink, StdoutSink } from './decision-log/decision-log-sinks.js
 import type { AtpError } from './errors.js';
 import { createLogger } from './observability/logger.js';
 import { connectRedisStores } from './redis-wiring.js';
+import { waitForStopSignal } from './resilience/lifecycle.js';
 import { createSidecar, type SidecarConfig } from './sidecar.js';
 
 export const EXIT_OK = 0;
@@ -83,16 +84,7 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
     { event: 'listening', ...ports, region: config.region, modelVersion: sidecar.engine.modelVersion },
     'listening',
   );
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      process.off('SIGTERM', done);
-      process.off('SIGINT', done);
-      resolve();
-    };
-    process.once('SIGTERM', done);
-    process.once('SIGINT', done);
-    until?.then(done, done);
-  });
+  await waitForStopSignal(until);
   await sidecar.stop();
   logger.info({ event: 'stopped' }, 'stopped');
   logger.flush();

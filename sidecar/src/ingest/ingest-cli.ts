@@ -12,6 +12,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { settleWithin, waitForStopSignal } from '../resilience/lifecycle.js';
 import { type IngestConfig, validateIngestConfig } from './ingest-config.js';
 import { INGEST_ERR, IngestError } from './ingest-errors.js';
 import { createIngester, type Ingester } from './ingester.js';
@@ -155,24 +156,9 @@ export async function runIngest(argv: readonly string[], until?: Promise<void>):
     await ingester.stop().catch(() => undefined);
     return EXIT_START_FAILED;
   }
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      process.off('SIGTERM', done);
-      process.off('SIGINT', done);
-      resolve();
-    };
-    process.once('SIGTERM', done);
-    process.once('SIGINT', done);
-    until?.then(done, done);
-  });
+  await waitForStopSignal(until);
   // Uncommitted work is re-delivered to the next owner, so a stop that cannot finish may be cut short.
-  let deadline: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    deadline = setTimeout(() => resolve('timeout'), STOP_DEADLINE_MS);
-  });
-  const outcome = await Promise.race([ingester.stop().then(() => 'stopped' as const), timedOut]);
-  clearTimeout(deadline);
-  if (outcome === 'timeout') {
+  if ((await settleWithin(ingester.stop(), STOP_DEADLINE_MS)) === 'late') {
     process.stderr.write(`ATP_ERR_INGEST_STOP_TIMEOUT: not stopped within ${STOP_DEADLINE_MS} ms; exiting\n`);
     return EXIT_STOP_TIMED_OUT;
   }

@@ -14,6 +14,7 @@ import { KafkaEventSource, STOP_STEP_DEADLINE_MS } from '../adapters/kafka/kafka
 import { createRedisClient } from '../adapters/redis/redis-client.js';
 import { RedisFeatureStore } from '../adapters/redis/redis-feature-store.js';
 import { RedisIngestStateStore } from '../adapters/redis/redis-stream-health.js';
+import { settleWithin } from '../resilience/lifecycle.js';
 import { BatchProcessor, RETRY_HEARTBEAT_EVERY_MS } from './batch-processor.js';
 import type { IngestConfig } from './ingest-config.js';
 import { INGEST_ERR, IngestError } from './ingest-errors.js';
@@ -202,7 +203,11 @@ export function createIngester(config: IngestConfig, opts: IngesterOptions = {})
       await reporter?.stop();
       await source.stop();
       await reporter?.publish().catch(() => undefined);
-      await boundedStop(deadLetters.stop(), STOP_STEP_DEADLINE_MS);
+      // A producer whose brokers are gone can wait forever: bounded like the source's stop steps.
+      await settleWithin(
+        deadLetters.stop().catch(() => undefined),
+        STOP_STEP_DEADLINE_MS,
+      );
       redis?.disconnect();
       redis = null;
       await http?.stop();
@@ -210,14 +215,4 @@ export function createIngester(config: IngestConfig, opts: IngesterOptions = {})
       log.info('ingest stopped');
     },
   };
-}
-
-/** A stop step that may not hold up shutdown: a producer whose brokers are gone can wait forever. */
-async function boundedStop(step: Promise<void>, deadlineMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, deadlineMs);
-  });
-  await Promise.race([step.catch(() => undefined), late]);
-  clearTimeout(timer);
 }

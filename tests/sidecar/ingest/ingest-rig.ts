@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
+import type { Test } from 'tap';
 import { encodeEvent, eventKey, type InventoryEvent } from '../../../proto/v1/inventory-event.js';
 import type { SocketFactory } from '../../../sidecar/src/adapters/kafka/kafka-client.js';
 import { KafkaEventProducer } from '../../../sidecar/src/adapters/kafka/kafka-event-producer.js';
@@ -15,8 +16,42 @@ import { FeatureState } from '../../../sidecar/src/features/feature-state.js';
 import { type IngestConfig, validateIngestConfig } from '../../../sidecar/src/ingest/ingest-config.js';
 import { createIngester, type Ingester } from '../../../sidecar/src/ingest/ingester.js';
 import { T0 } from '../../helpers/events.js';
+import { type KafkaMockCluster, startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.js';
+import { type RedisServerHandle, startRedisServer } from '../../helpers/redis-server.js';
+import { waitFor as waitUntil } from '../../helpers/wait-for.js';
 
 export const quietLog = pino({ level: 'silent' });
+
+export interface IngestRig {
+  cluster: KafkaMockCluster;
+  redis: RedisServerHandle;
+  admin: Admin;
+  prod: KafkaEventProducer;
+}
+
+/**
+ * What every ingester test file starts: a mock Kafka cluster, a private
+ * redis-server, an admin client and a producer, all stopped in the file's
+ * teardown. `teardown.before` / `teardown.after` run around those stops.
+ */
+export async function startIngestRig(
+  t: Test,
+  teardown: { before?: () => void; after?: () => void } = {},
+): Promise<IngestRig> {
+  const cluster = await startKafkaMockCluster();
+  const redis = await startRedisServer();
+  const admin = await adminOf(cluster.brokers);
+  const prod = await producer(cluster.brokers);
+  t.teardown(async () => {
+    teardown.before?.();
+    await prod.stop();
+    await admin.disconnect();
+    await cluster.stop();
+    await redis.stop();
+    teardown.after?.();
+  });
+  return { cluster, redis, admin, prod };
+}
 
 let regionCounter = 0;
 /** A region name of its own per test: own topic, own group, own Redis keys. */
@@ -153,17 +188,15 @@ export async function waitCaughtUp(
   );
 }
 
+/** Polls every 100 ms: the conditions here ask Kafka or Redis, not memory. */
+const POLL_MS = 100;
+
 export async function waitFor(
   cond: () => boolean | Promise<boolean>,
   timeoutMs: number,
   what: string,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  await waitUntil(cond, timeoutMs, what, POLL_MS);
 }
 
 export interface StateDiff {

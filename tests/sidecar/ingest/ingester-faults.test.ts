@@ -5,41 +5,31 @@ import { createRedisClient } from '../../../sidecar/src/adapters/redis/redis-cli
 import { RedisFeatureStore } from '../../../sidecar/src/adapters/redis/redis-feature-store.js';
 import { metricValue } from '../../../sidecar/src/ingest/ingest-metrics.js';
 import { createIngester } from '../../../sidecar/src/ingest/ingester.js';
-import { createBrokerLink, startKafkaMockCluster, TcpProxy } from '../../helpers/kafka-mock-cluster.js';
-import { startRedisServer } from '../../helpers/redis-server.js';
+import { createBrokerLink, TcpProxy } from '../../helpers/kafka-mock-cluster.js';
 import {
-  adminOf,
   diffWithRedis,
   freshRegion,
   groupPosition,
   ingestConfig,
   produce,
-  producer,
   quietLog,
   referenceOf,
   startIngester,
+  startIngestRig,
   stockStream,
   topicOf,
   waitCaughtUp,
   waitFor,
 } from './ingest-rig.js';
 
-const cluster = await startKafkaMockCluster();
-const redis = await startRedisServer();
-const admin = await adminOf(cluster.brokers);
-const prod = await producer(cluster.brokers);
-t.teardown(async () => {
-  // Whatever a stop below waits on, the file ends; its results are already reported.
-  setTimeout(() => process.exit(), TEARDOWN_GRACE_MS).unref();
-  await prod.stop();
-  await admin.disconnect();
-  await cluster.stop();
-  await redis.stop();
-  // The crash test abandons a consumer behind cut links on purpose (as a crashed pod would be).
-  // kafkajs keeps retrying its operations for minutes on ref'd timers, which would hold this
-  // file open long after every assertion ran; production's ingest CLI exits after stop() the
-  // same way. Every result is reported by now.
-  setTimeout(() => process.exit(), ABANDONED_CLIENT_GRACE_MS).unref();
+// Whatever a stop in the teardown waits on, the file ends; its results are already reported.
+// The crash test abandons a consumer behind cut links on purpose (as a crashed pod would be).
+// kafkajs keeps retrying its operations for minutes on ref'd timers, which would hold this
+// file open long after every assertion ran; production's ingest CLI exits after stop() the
+// same way.
+const { cluster, redis, admin, prod } = await startIngestRig(t, {
+  before: () => setTimeout(() => process.exit(), TEARDOWN_GRACE_MS).unref(),
+  after: () => setTimeout(() => process.exit(), ABANDONED_CLIENT_GRACE_MS).unref(),
 });
 
 /** Each scenario's own waits add up to under 3 minutes; a scenario stuck past this fails instead of holding the file. */

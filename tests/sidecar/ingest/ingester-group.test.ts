@@ -2,33 +2,21 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import t from 'tap';
 import { metricValue } from '../../../sidecar/src/ingest/ingest-metrics.js';
-import { startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.js';
-import { startRedisServer } from '../../helpers/redis-server.js';
 import {
-  adminOf,
   diffWithRedis,
   feed,
   freshRegion,
   ingestConfig,
-  producer,
   referenceOf,
   startIngester,
+  startIngestRig,
   stockStream,
   topicOf,
   waitCaughtUp,
   waitFor,
 } from './ingest-rig.js';
 
-const cluster = await startKafkaMockCluster();
-const redis = await startRedisServer();
-const admin = await adminOf(cluster.brokers);
-const prod = await producer(cluster.brokers);
-t.teardown(async () => {
-  await prod.stop();
-  await admin.disconnect();
-  await cluster.stop();
-  await redis.stop();
-});
+const { cluster, redis, admin, prod } = await startIngestRig(t);
 
 const CLI = new URL('../../../sidecar/src/ingest/ingest-cli.ts', import.meta.url).pathname;
 

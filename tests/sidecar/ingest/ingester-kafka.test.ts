@@ -10,33 +10,21 @@ import { R } from '../../../sidecar/src/features/record-layout.js';
 import { metricValue } from '../../../sidecar/src/ingest/ingest-metrics.js';
 import { partitionForKey } from '../../../sidecar/src/ingest/partition-for-key.js';
 import { ev, T0 } from '../../helpers/events.js';
-import { startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.js';
-import { startRedisServer } from '../../helpers/redis-server.js';
 import {
-  adminOf,
   diffWithRedis,
   freshRegion,
   ingestConfig,
   produce,
-  producer,
   referenceOf,
   startIngester,
+  startIngestRig,
   stockStream,
   topicOf,
   waitCaughtUp,
   waitFor,
 } from './ingest-rig.js';
 
-const cluster = await startKafkaMockCluster();
-const redis = await startRedisServer();
-const admin = await adminOf(cluster.brokers);
-const prod = await producer(cluster.brokers);
-t.teardown(async () => {
-  await prod.stop();
-  await admin.disconnect();
-  await cluster.stop();
-  await redis.stop();
-});
+const { cluster, redis, admin, prod } = await startIngestRig(t);
 
 t.test(
   'events produced to the region topic land in Redis, offsets are committed after them, and lag is published',

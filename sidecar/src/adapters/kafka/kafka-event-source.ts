@@ -31,6 +31,7 @@ import type {
   SourceStatus,
 } from '../../ingest/ports.js';
 import { nextOffset } from '../../ingest/stream-lag.js';
+import { settleWithin } from '../../resilience/lifecycle.js';
 import { createKafkaClient, type SocketFactory } from './kafka-client.js';
 
 export const RELAUNCH_INITIAL_BACKOFF_MS = 500;
@@ -158,13 +159,7 @@ export class KafkaEventSource implements EventSource {
   }
 
   private async withDeadline(p: Promise<unknown>, what: string): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), STOP_STEP_DEADLINE_MS);
-    });
-    const outcome = await Promise.race([p.then(() => 'done' as const), late]);
-    clearTimeout(timer);
-    if (outcome === 'late')
+    if ((await settleWithin(p, STOP_STEP_DEADLINE_MS)) === 'late')
       this.log.warn({ deadlineMs: STOP_STEP_DEADLINE_MS }, `stop: ${what} did not finish; going on`);
   }
 
