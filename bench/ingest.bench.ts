@@ -38,13 +38,13 @@ import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
+import { KafkaEventProducer, type KeyedRecord } from '../adapters/src/kafka/kafka-event-producer.js';
+import { createRedisClient } from '../adapters/src/redis/redis-client.js';
+import { RedisFeatureStore } from '../adapters/src/redis/redis-feature-store.js';
+import { skuKey } from '../adapters/src/redis/redis-keys.js';
+import { R } from '../features/src/record-layout.js';
 import { encodeEvent, eventKey, type InventoryEvent } from '../proto/v1/inventory-event.js';
-import { KafkaEventProducer, type KeyedRecord } from '../sidecar/src/adapters/kafka/kafka-event-producer.js';
-import { createRedisClient } from '../sidecar/src/adapters/redis/redis-client.js';
-import { RedisFeatureStore } from '../sidecar/src/adapters/redis/redis-feature-store.js';
-import { skuKey } from '../sidecar/src/adapters/redis/redis-keys.js';
-import { R } from '../sidecar/src/features/record-layout.js';
-import { mutationsTopic } from '../sidecar/src/ingest/ingest-config.js';
+import { mutationsTopic } from '../proto/v1/topics.js';
 import { startKafkaMockCluster } from '../tests/helpers/kafka-mock-cluster.js';
 import { startRedisServer } from '../tests/helpers/redis-server.js';
 import { Simulator } from '../training/src/simulator/simulator.js';
@@ -75,7 +75,7 @@ const CAUGHT_UP_POLL_MS = 20;
 const WARMUP_SHARE = 0.2;
 const BAR_REDRAW_MS = 250;
 const OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'out');
-const INGEST_CLI = fileURLToPath(new URL('../sidecar/src/ingest/ingest-cli.ts', import.meta.url));
+const INGEST_CLI = fileURLToPath(new URL('../ingest/src/main.ts', import.meta.url));
 
 const log = pino({ level: 'silent' });
 

@@ -18,12 +18,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { FEATURE_COUNT } from '../features/src/feature-vector.js';
+import { ProgressBar } from '../platform/src/progress-bar.js';
 import { MODEL_FILE, MODEL_INPUT_NAME } from '../proto/v1/model-manifest.js';
-import { FEATURE_COUNT } from '../sidecar/src/features/feature-vector.js';
 import { syntheticFeatureRows } from '../training/src/bundle/synthetic-bundle.js';
 import { CURRENT_FILE } from '../training/src/bundle/write-model-bundle.js';
 import { ONNX_IR_VERSION, ONNX_OPSET } from '../training/src/onnx/export-gbdt-onnx.js';
-import { ProgressBar } from '../training/src/report/progress-bar.js';
 
 const BATCH = 32;
 const WARMUP_RUNS = 2_000;

@@ -16,12 +16,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ProgressBar } from '../platform/src/progress-bar.js';
 import { binMatrix, computeFeatureBins } from '../training/src/gbdt/feature-bins.js';
 import { DEFAULT_GBDT_PARAMS } from '../training/src/gbdt/gbdt-params.js';
 import { logLossGradients } from '../training/src/gbdt/log-loss.js';
 import { syntheticBinaryData } from '../training/src/gbdt/synthetic-data.js';
 import { accumulateHistogram, trainGbdtBinned } from '../training/src/gbdt/train-gbdt.js';
-import { ProgressBar } from '../training/src/report/progress-bar.js';
 
 const DEFAULT_ROWS = 1_000_000;
 const COLS = 20;

@@ -8,9 +8,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { NodeBatchAccumulator } from '../features/src/node-batch-features.js';
+import type { NodeInfo } from '../features/src/node-profile.js';
 import type { InventoryEvent } from '../proto/v1/inventory-event.js';
-import { NodeBatchAccumulator } from '../sidecar/src/features/node-batch-features.js';
-import type { NodeInfo } from '../sidecar/src/features/node-profile.js';
 import { createSidecar, type Sidecar } from '../sidecar/src/sidecar.js';
 import { createSimulator } from '../training/src/simulator/index.js';
 import { createLocalDataPlane, type LocalDataPlane } from '../wasm-filter/emulator/local-data-plane.js';

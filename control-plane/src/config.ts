@@ -4,7 +4,7 @@
  * throws CONFIG_INVALID naming the field; `createControlPlane(config)`
  * (control-plane.ts) never sees anything unchecked.
  */
-import { asObject, ContractError, type Obj } from '../../proto/v1/validate.js';
+import { asObject, ContractError, type Obj } from '@mercato/proto/v1/validate';
 import { isRole, type Role } from './auth/roles.js';
 import { MAX_TOKEN_LENGTH } from './auth/tokens.js';
 import { ControlError, ERR } from './errors.js';

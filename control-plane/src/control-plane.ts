@@ -9,6 +9,8 @@
  * store and free ports (tests, the local mesh).
  */
 import type { KeyObject } from 'node:crypto';
+import { parsePublicKey } from '@mercato/proto/v1/bundle-signature';
+import { loadTrustedKeys } from '@mercato/proto/v1/trusted-keys';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { AdminHttpServer } from './api/admin-http-server.js';
@@ -18,8 +20,6 @@ import { ChangeService } from './changes/change-service.js';
 import { type ControlPlaneConfig, validateControlPlaneConfig } from './config.js';
 import { ControlError, ERR } from './errors.js';
 import { ControlMetrics } from './metrics.js';
-import { parsePublicKey } from './models/bundle-signature.js';
-import { loadTrustedKeys } from './models/trusted-keys.js';
 import type { ControlStore } from './store/control-store.js';
 import { createControlStore, createFakeControlStore } from './store/create-control-store.js';
 import { WatchHub } from './watch/watch-hub.js';

@@ -5,7 +5,7 @@
  * log of refused changes. `retriable` says whether the same request may
  * succeed later without changing it; `hint` says what to do instead.
  */
-import { ContractError } from '../../proto/v1/validate.js';
+import { ContractError } from '@mercato/proto/v1/validate';
 
 export interface ControlErrorSpec {
   code: string;

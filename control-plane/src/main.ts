@@ -16,9 +16,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { waitForStopSignal } from '@mercato/platform/lifecycle';
 import { Command, CommanderError, Option } from 'commander';
 import { pino } from 'pino';
-import { waitForStopSignal } from '../../sidecar/src/resilience/lifecycle.js';
 import { ROLES, type Role } from './auth/roles.js';
 import { generateToken, hashToken } from './auth/tokens.js';
 import { validateControlPlaneConfig } from './config.js';

@@ -4,7 +4,7 @@
  * appears in logs, so it is grep-able end to end. `retriable` tells a client
  * whether the same request may succeed later.
  */
-import { ContractError } from '../../proto/v1/validate.js';
+import { ContractError } from '@mercato/proto/v1/validate';
 
 export interface ErrorSpec {
   code: string;

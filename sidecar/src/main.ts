@@ -9,8 +9,6 @@
  *     [--control-plane host:port --control-url http://host:port --control-token-file f \
  *      --state-dir dir --trusted-key pub.pem [--models-root dir] [--sidecar-id id]]
  *
- *   node --import tsx sidecar/src/main.ts ingest ...   (the Kafka ingester: sidecar/src/ingest)
- *
  * Without --redis the sidecar runs on its embedded in-memory stores (empty
  * until something feeds them). Logs are pino JSON on stdout; once both edges
  * listen it logs `{"event":"listening","httpPort":..,"grpcPort":..}`.
@@ -18,14 +16,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { waitForStopSignal } from '@mercato/platform/lifecycle';
+import { createLogger } from '@mercato/platform/logger';
 import { Command, CommanderError } from 'commander';
 import { parseServeFlags, type RawServeFlags, type ServeConfig } from './cli/serve-flags.js';
 import { parseControlLinkFlags, type RawControlLinkFlags } from './control/control-link.js';
 import { NdjsonFileSink, StdoutSink } from './decision-log/decision-log-sinks.js';
 import type { AtpError } from './errors.js';
-import { createLogger } from './observability/logger.js';
 import { connectRedisStores } from './redis-wiring.js';
-import { waitForStopSignal } from './resilience/lifecycle.js';
 import { createSidecar, type SidecarConfig } from './sidecar.js';
 
 export const EXIT_OK = 0;
@@ -92,11 +90,6 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  // `ingest` is owned by sidecar/src/ingest: hand it the rest of the command line untouched.
-  if (argv[0] === 'ingest') {
-    const { runIngest } = await import('./ingest/ingest-cli.js');
-    return runIngest(argv.slice(1));
-  }
   let code = EXIT_OK;
   const program = new Command('atp-sidecar').exitOverride().showHelpAfterError();
   program

@@ -5,10 +5,11 @@
  * the engine's reservation budget). Returns the config fragment for
  * createSidecar and the closers that stop timers and disconnect.
  */
+
+import { createRedisClient } from '@mercato/adapters/redis/redis-client';
+import { RedisFeatureStore } from '@mercato/adapters/redis/redis-feature-store';
+import { RedisNodeDirectory } from '@mercato/adapters/redis/redis-node-directory';
 import type { Redis } from 'ioredis';
-import { createRedisClient } from './adapters/redis/redis-client.js';
-import { RedisFeatureStore } from './adapters/redis/redis-feature-store.js';
-import { RedisNodeDirectory } from './adapters/redis/redis-node-directory.js';
 import {
   RESERVATION_COMMAND_TIMEOUT_MS,
   RedisReservationStore,

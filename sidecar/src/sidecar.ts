@@ -9,13 +9,16 @@
  * flagged). Production passes Redis adapters (see redis-wiring.ts) and a
  * model folder.
  */
-import type { Mode } from '../../proto/v1/decision.js';
+
+import { MemoryFeatureStore } from '@mercato/adapters/memory/memory-feature-store';
+import { MemoryNodeDirectory } from '@mercato/adapters/memory/memory-node-directory';
+import { MemoryStreamHealth } from '@mercato/adapters/memory/memory-stream-health';
+import type { FeatureReader, NodeDirectory, StreamHealth } from '@mercato/features/store-ports';
+import { type Logger, silentLogger } from '@mercato/platform/logger';
+import type { Mode } from '@mercato/proto/v1/decision';
 import { GrpcEdge } from './adapters/grpc/grpc-server.js';
 import { HttpEdge } from './adapters/http/http-server.js';
-import { MemoryFeatureStore } from './adapters/memory/memory-feature-store.js';
-import { MemoryNodeDirectory } from './adapters/memory/memory-node-directory.js';
 import { MemoryReservationStore } from './adapters/memory/memory-reservation-store.js';
-import { MemoryStreamHealth } from './adapters/memory/memory-stream-health.js';
 import { createOnnxRanker } from './adapters/onnx/onnx-ranker.js';
 import { CachedFeatureReader } from './cache/cached-feature-reader.js';
 import { HOT_CACHE_TTL_MS, HOT_CACHE_UNKNOWN_TTL_MS, HotCache } from './cache/hot-cache.js';
@@ -23,17 +26,10 @@ import { createSignatureVerifier } from './control/bundle-verifier.js';
 import { type ControlLink, type ControlLinkConfig, createControlLink } from './control/control-link.js';
 import { ControlState } from './control/control-state.js';
 import { DecisionEngine, type EnforcedSide } from './decision/decision-engine.js';
-import type {
-  Clock,
-  FeatureReader,
-  NodeDirectory,
-  ReservationStore,
-  StreamHealth,
-} from './decision/ports.js';
+import type { Clock, ReservationStore } from './decision/ports.js';
 import { DecisionLog, type DecisionLogSink } from './decision-log/decision-log.js';
 import type { BundleVerifier } from './model/model-bundle.js';
 import { ModelRegistry, type RankerLoader } from './model/model-registry.js';
-import { type Logger, silentLogger } from './observability/logger.js';
 import { SidecarMetrics } from './observability/metrics.js';
 
 export const RULES_ONLY_MODEL_VERSION = 'rules-only';

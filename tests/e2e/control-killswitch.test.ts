@@ -8,7 +8,7 @@
  * when it pulls the snapshot itself); clearing it restores the 409.
  */
 import t from 'tap';
-import { parsePublicKey } from '../../control-plane/src/models/bundle-signature.js';
+import { parsePublicKey } from '../../proto/v1/bundle-signature.js';
 import { startControlWorld, TOKENS, tempDir, waitFor } from '../control-plane/helpers/control-world.js';
 import {
   DEMO_IN_STOCK_SKU,

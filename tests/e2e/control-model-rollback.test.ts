@@ -12,11 +12,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import {
-  generateSigningKeys,
-  parsePublicKey,
-  signManifest,
-} from '../../control-plane/src/models/bundle-signature.js';
+import { generateSigningKeys, parsePublicKey, signManifest } from '../../proto/v1/bundle-signature.js';
 import {
   type ControlWorld,
   signDir,

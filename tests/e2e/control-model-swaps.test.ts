@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
-import { parsePublicKey } from '../../control-plane/src/models/bundle-signature.js';
+import { parsePublicKey } from '../../proto/v1/bundle-signature.js';
 import { MODEL_CACHE_DIR } from '../../sidecar/src/control/control-link.js';
 import {
   signDir,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import t, { type Test } from 'tap';
 import { runAtpctl } from '../../control-plane/src/cli/atpctl.js';
-import { generateSigningKeys, parsePublicKey } from '../../control-plane/src/models/bundle-signature.js';
+import { generateSigningKeys, parsePublicKey } from '../../proto/v1/bundle-signature.js';
 import { TOKENS, tempDir, waitFor } from '../control-plane/helpers/control-world.js';
 import {
   DEMO_IN_STOCK_SKU,

@@ -6,10 +6,10 @@
  * Every such answer is flagged `stale-node`.
  */
 import t from 'tap';
-import { UNKNOWN_HEARTBEAT_STALE_MULTIPLE } from '../../sidecar/src/decision/node-health.js';
+import { HEARTBEAT_STALE_MS } from '../../features/src/freshness.js';
+import { UNKNOWN_HEARTBEAT_STALE_MULTIPLE } from '../../features/src/node-health.js';
 import { MAX_THRESHOLD } from '../../sidecar/src/decision/thresholds.js';
 import { MemorySink } from '../../sidecar/src/decision-log/decision-log-sinks.js';
-import { HEARTBEAT_STALE_MS } from '../../sidecar/src/features/freshness.js';
 import { createSidecar } from '../../sidecar/src/sidecar.js';
 import { ev, T0 } from '../helpers/events.js';
 import { testBundle } from '../helpers/model-bundle.js';

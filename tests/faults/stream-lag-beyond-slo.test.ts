@@ -7,10 +7,10 @@
  * SLO) are unaffected by a lag that breaks the first-party 5 s SLO.
  */
 import t from 'tap';
-import type { MemoryStreamHealth } from '../../sidecar/src/adapters/memory/memory-stream-health.js';
-import { HARD_LAG_SLO_MULTIPLE } from '../../sidecar/src/decision/node-health.js';
+import type { MemoryStreamHealth } from '../../adapters/src/memory/memory-stream-health.js';
+import { FRESHNESS_SLO_MS } from '../../features/src/freshness.js';
+import { HARD_LAG_SLO_MULTIPLE } from '../../features/src/node-health.js';
 import { MemorySink } from '../../sidecar/src/decision-log/decision-log-sinks.js';
-import { FRESHNESS_SLO_MS } from '../../sidecar/src/features/freshness.js';
 import { testBundle } from '../helpers/model-bundle.js';
 import { checkout, worldSidecar } from '../helpers/sidecar-world.js';
 

@@ -4,11 +4,12 @@
  * ingester's write path (RedisFeatureStore.applyEvents). Times are relative
  * to `nowMs` (real time: the sidecars under test run on the wall clock).
  */
+
+import { createRedisClient } from '../../adapters/src/redis/redis-client.js';
+import { RedisFeatureStore } from '../../adapters/src/redis/redis-feature-store.js';
+import { publishNodeDirectory } from '../../adapters/src/redis/redis-node-directory.js';
+import type { NodeInfo } from '../../features/src/node-profile.js';
 import type { InventoryEvent } from '../../proto/v1/inventory-event.js';
-import { createRedisClient } from '../../sidecar/src/adapters/redis/redis-client.js';
-import { RedisFeatureStore } from '../../sidecar/src/adapters/redis/redis-feature-store.js';
-import { publishNodeDirectory } from '../../sidecar/src/adapters/redis/redis-node-directory.js';
-import type { NodeInfo } from '../../sidecar/src/features/node-profile.js';
 import { ev } from './events.js';
 import { TINY_NODES } from './tiny-world.js';
 

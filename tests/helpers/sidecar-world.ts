@@ -4,7 +4,7 @@
  * adapters. Stock: IN-STOCK 50 everywhere, LOW 1 at ST-1, OUT 0 at WH-1.
  * Heartbeats 5 s before `now`.
  */
-import type { MemoryFeatureStore } from '../../sidecar/src/adapters/memory/memory-feature-store.js';
+import type { MemoryFeatureStore } from '../../adapters/src/memory/memory-feature-store.js';
 import { createSidecar, type Sidecar, type SidecarConfig } from '../../sidecar/src/sidecar.js';
 import { ev, T0 } from './events.js';
 import { TINY_NODES } from './tiny-world.js';

@@ -1,5 +1,5 @@
 /** A three-node world for sidecar tests: one node of each type around zone Z1-1. */
-import type { NodeInfo } from '../../sidecar/src/features/node-profile.js';
+import type { NodeInfo } from '../../features/src/node-profile.js';
 import { createSidecar, type Sidecar } from '../../sidecar/src/sidecar.js';
 import { ev, T0 } from './events.js';
 

@@ -7,8 +7,8 @@
  */
 import { Agent, request } from 'node:http';
 import t from 'tap';
-import { createRedisClient } from '../../sidecar/src/adapters/redis/redis-client.js';
-import { promisedKey } from '../../sidecar/src/adapters/redis/redis-keys.js';
+import { createRedisClient } from '../../adapters/src/redis/redis-client.js';
+import { promisedKey } from '../../adapters/src/redis/redis-keys.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { seedRedis } from '../helpers/redis-world.js';
 import { type SidecarProcess, startSidecarProcess } from '../helpers/sidecar-process.js';

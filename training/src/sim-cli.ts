@@ -10,7 +10,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { encodeEvent } from '../../proto/v1/inventory-event.js';
+import { encodeEvent } from '@mercato/proto/v1/inventory-event';
 import { formatNaiveAtpTable, NaiveAtpReport } from './simulator/naive-atp-report.js';
 import { SimConfigError } from './simulator/sim-config.js';
 import { Simulator } from './simulator/simulator.js';

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ContractError } from '../../../proto/v1/validate.js';
+import { ContractError } from '@mercato/proto/v1/validate';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Action } from '../auth/roles.js';
 import type { ChangeService } from '../changes/change-service.js';

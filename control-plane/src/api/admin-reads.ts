@@ -3,8 +3,8 @@
  * past version), the audit log, models and their files, tokens (names and
  * roles only). Never a token, never a token hash.
  */
-import { CONTROL_SNAPSHOT_SCHEMA, controlSnapshotToJson } from '../../../proto/v1/control-snapshot.js';
-import { MANIFEST_FILE, SIGNATURE_FILE } from '../../../proto/v1/model-manifest.js';
+import { CONTROL_SNAPSHOT_SCHEMA, controlSnapshotToJson } from '@mercato/proto/v1/control-snapshot';
+import { MANIFEST_FILE, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
 import { ControlError, ERR } from '../errors.js';
 import { snapshotFromRow } from '../snapshot/snapshot-publisher.js';
 import type { AuditOutcome, AuditRow, ControlStore } from '../store/control-store.js';

@@ -1,6 +1,6 @@
 /** Reads a request body up to a byte limit (413 past it) and parses it as JSON (400 naming `$`). */
 import type { IncomingMessage } from 'node:http';
-import { ContractError } from '../../../proto/v1/validate.js';
+import { ContractError } from '@mercato/proto/v1/validate';
 import { ControlError, ERR } from '../errors.js';
 
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {

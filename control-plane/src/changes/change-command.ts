@@ -5,7 +5,7 @@
  * does the rest (authorization, publishing the snapshot, the audit record).
  */
 import type { KeyObject } from 'node:crypto';
-import { type Obj, reqString } from '../../../proto/v1/validate.js';
+import { type Obj, reqString } from '@mercato/proto/v1/validate';
 import type { ChangeAction, Principal } from '../auth/roles.js';
 import type { StoreTx } from '../store/control-store.js';
 

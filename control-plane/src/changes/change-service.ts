@@ -9,8 +9,8 @@
  * all escapes the audit log: that refusal goes to the error log instead.
  */
 import type { KeyObject } from 'node:crypto';
-import type { ControlSnapshot } from '../../../proto/v1/control-snapshot.js';
-import { asObject } from '../../../proto/v1/validate.js';
+import type { ControlSnapshot } from '@mercato/proto/v1/control-snapshot';
+import { asObject } from '@mercato/proto/v1/validate';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ChangeAction, Principal, Role } from '../auth/roles.js';
 import { hashToken } from '../auth/tokens.js';

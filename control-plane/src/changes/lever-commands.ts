@@ -2,9 +2,9 @@
  * The levers of running ATP: kill switches (global / region / route / sku)
  * and, per route, mode (off / shadow / enforce) and rollout percentage.
  */
-import { KILL_SCOPES, type KillScope } from '../../../proto/v1/control-snapshot.js';
-import { MODES, type Mode } from '../../../proto/v1/decision.js';
-import { ContractError, type Obj, reqEnum, reqId, reqInt, reqString } from '../../../proto/v1/validate.js';
+import { KILL_SCOPES, type KillScope } from '@mercato/proto/v1/control-snapshot';
+import { MODES, type Mode } from '@mercato/proto/v1/decision';
+import { ContractError, type Obj, reqEnum, reqId, reqInt, reqString } from '@mercato/proto/v1/validate';
 import { ControlError, ERR } from '../errors.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 

@@ -10,10 +10,11 @@
  * - otherwise pops the stack: `previous` becomes active again (and repeated
  *   rollbacks walk further back).
  */
-import { ContractError, type Obj, reqId, reqInt, reqString } from '../../../proto/v1/validate.js';
+
+import { NO_MODEL_VERSION } from '@mercato/proto/v1/snapshot-content';
+import { ContractError, type Obj, reqId, reqInt, reqString } from '@mercato/proto/v1/validate';
 import { ControlError, ERR } from '../errors.js';
 import { type BundleBytes, MODEL_VERSION_RE, verifyBundleBytes } from '../models/verify-bundle.js';
-import { NO_MODEL_VERSION } from '../snapshot/snapshot-content.js';
 import type { StoreTx } from '../store/control-store.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 import { MAX_REGION_LENGTH } from './lever-commands.js';

@@ -4,8 +4,8 @@
  * and seller constraints per node. Limits match the snapshot contract's
  * parser, so anything accepted here is a snapshot every sidecar accepts.
  */
-import type { SellerConstraint } from '../../../proto/v1/control-snapshot.js';
-import { ContractError, type Obj, reqArray, reqId, reqInt } from '../../../proto/v1/validate.js';
+import type { SellerConstraint } from '@mercato/proto/v1/control-snapshot';
+import { ContractError, type Obj, reqArray, reqId, reqInt } from '@mercato/proto/v1/validate';
 import { ControlError, ERR } from '../errors.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 import { MAX_REGION_LENGTH } from './lever-commands.js';

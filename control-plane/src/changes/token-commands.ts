@@ -1,5 +1,5 @@
 /** Operator tokens (admin only): create (the token is returned once, never stored or audited) and revoke. */
-import { type Obj, reqEnum, reqId } from '../../../proto/v1/validate.js';
+import { type Obj, reqEnum, reqId } from '@mercato/proto/v1/validate';
 import { ROLES, type Role } from '../auth/roles.js';
 import { generateToken, hashToken } from '../auth/tokens.js';
 import { ControlError, ERR } from '../errors.js';

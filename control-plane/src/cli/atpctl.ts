@@ -16,9 +16,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { KILL_SCOPES } from '@mercato/proto/v1/control-snapshot';
+import { MODES } from '@mercato/proto/v1/decision';
 import { Command, CommanderError, Option } from 'commander';
-import { KILL_SCOPES } from '../../../proto/v1/control-snapshot.js';
-import { MODES } from '../../../proto/v1/decision.js';
 import { ROLES } from '../auth/roles.js';
 import { ControlError, ERR } from '../errors.js';
 import { AdminClient, DEFAULT_SERVER_URL } from './admin-client.js';

@@ -7,14 +7,14 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MANIFEST_FILE, SIGNATURE_FILE } from '../../../proto/v1/model-manifest.js';
-import { ControlError, ERR } from '../errors.js';
 import {
   generateSigningKeys,
   parsePrivateKey,
   publicKeyId,
   signManifest,
-} from '../models/bundle-signature.js';
+} from '@mercato/proto/v1/bundle-signature';
+import { MANIFEST_FILE, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
+import { ControlError, ERR } from '../errors.js';
 
 export const PRIVATE_KEY_FILE = 'bundle-signing.key.pem';
 export const PUBLIC_KEY_FILE = 'bundle-signing.pub.pem';

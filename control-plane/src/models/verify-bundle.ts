@@ -7,10 +7,10 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { basename } from 'node:path';
-import { type ModelManifest, parseModelManifest } from '../../../proto/v1/model-manifest.js';
-import { ContractError } from '../../../proto/v1/validate.js';
+import { decodeSignature, sha256Hex, verifyManifestSignature } from '@mercato/proto/v1/bundle-signature';
+import { type ModelManifest, parseModelManifest } from '@mercato/proto/v1/model-manifest';
+import { ContractError } from '@mercato/proto/v1/validate';
 import { ControlError, ERR } from '../errors.js';
-import { decodeSignature, sha256Hex, verifyManifestSignature } from './bundle-signature.js';
 
 /** Versions become folder names on sidecars (models/<version>/): no separators, no leading dot. */
 export const MODEL_VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

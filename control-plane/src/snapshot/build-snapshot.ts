@@ -8,9 +8,9 @@ import {
   type ControlSnapshot,
   type KillScope,
   type ModelRollout,
-} from '../../../proto/v1/control-snapshot.js';
+} from '@mercato/proto/v1/control-snapshot';
+import { canonicalSnapshot, NO_MODEL_VERSION, rulesVersionOf } from '@mercato/proto/v1/snapshot-content';
 import type { StoreTx } from '../store/control-store.js';
-import { canonicalSnapshot, NO_MODEL_VERSION, rulesVersionOf } from './snapshot-content.js';
 
 export async function buildSnapshot(tx: StoreTx): Promise<ControlSnapshot> {
   // One query at a time: a transaction is one connection (pg would queue them anyway).

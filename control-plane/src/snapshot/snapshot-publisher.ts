@@ -9,10 +9,10 @@ import {
   type ControlSnapshot,
   controlSnapshotToJson,
   parseControlSnapshot,
-} from '../../../proto/v1/control-snapshot.js';
+} from '@mercato/proto/v1/control-snapshot';
+import { snapshotContentHash } from '@mercato/proto/v1/snapshot-content';
 import type { SnapshotRow, StoreTx } from '../store/control-store.js';
 import { buildSnapshot } from './build-snapshot.js';
-import { snapshotContentHash } from './snapshot-content.js';
 
 /** Snapshots kept for resuming watchers with a delta; older resumes get a full snapshot. */
 export const SNAPSHOT_RETENTION = 1_000;

@@ -6,8 +6,8 @@
  * the write model, publishes the next snapshot and appends the audit
  * record, so the three can never disagree.
  */
-import type { SellerConstraint } from '../../../proto/v1/control-snapshot.js';
-import type { Mode } from '../../../proto/v1/decision.js';
+import type { SellerConstraint } from '@mercato/proto/v1/control-snapshot';
+import type { Mode } from '@mercato/proto/v1/decision';
 import type { Role } from '../auth/roles.js';
 import { SCHEMA_VERSION, schemaDdl } from './schema.js';
 import type { SqlDatabase, SqlTx } from './sql-database.js';

@@ -6,10 +6,10 @@
  * full snapshot per version and the encoded delta per (from, to) pair, so
  * a fan-out to many sidecars diffs and serializes once.
  */
-import { type ControlSnapshot, controlSnapshotToJson } from '../../../proto/v1/control-snapshot.js';
+import { type ControlSnapshot, controlSnapshotToJson } from '@mercato/proto/v1/control-snapshot';
+import { diffSnapshots } from '@mercato/proto/v1/snapshot-delta';
 import { snapshotFromRow } from '../snapshot/snapshot-publisher.js';
 import type { ControlStore } from '../store/control-store.js';
-import { diffSnapshots } from './snapshot-delta.js';
 
 export const WATCH_POLL_MS = 250;
 /** Encoded deltas kept (pairs of versions); watchers mostly ask for the same few. */

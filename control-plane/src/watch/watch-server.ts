@@ -8,7 +8,7 @@
  * WATCH_HEARTBEAT_MS lets the client tell a quiet stream from a dead one.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import type { ControlSnapshot } from '@mercato/proto/v1/control-snapshot';
 import type { Authenticator } from '../auth/authenticator.js';
 import { toControlError } from '../errors.js';
 import type { WatchHub } from './watch-hub.js';

@@ -7,9 +7,10 @@
  * (the policy denies at checkout). DESIGN.md §6 "Redis unreachable".
  */
 
-import type { FeatureRead, FeatureReader, SkuView, TrackedFeatureReader } from '../decision/ports.js';
+import type { FeatureReader, SkuView } from '@mercato/features/store-ports';
+import { CircuitBreaker } from '@mercato/platform/circuit-breaker';
+import type { FeatureRead, TrackedFeatureReader } from '../decision/ports.js';
 import { AtpError, ERR } from '../errors.js';
-import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 import type { HotCache } from './hot-cache.js';
 
 export class CachedFeatureReader implements TrackedFeatureReader {

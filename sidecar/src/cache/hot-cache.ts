@@ -20,10 +20,11 @@
  * stay until evicted and may be served as `stale` when the store is down, up
  * to STALE_SERVE_MAX_MS.
  */
-import type { NodeType } from '../../../proto/v1/decision.js';
-import type { SkuView } from '../decision/ports.js';
-import { FRESHNESS_SLO_MS } from '../features/freshness.js';
-import { NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '../features/record-layout.js';
+
+import { FRESHNESS_SLO_MS } from '@mercato/features/freshness';
+import { NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '@mercato/features/record-layout';
+import type { SkuView } from '@mercato/features/store-ports';
+import type { NodeType } from '@mercato/proto/v1/decision';
 
 /** Share of a node type's freshness SLO a cached record may spend in the cache. */
 export const HOT_CACHE_TTL_SHARE_OF_SLO = 0.5;

@@ -4,7 +4,7 @@
  * field is the flag, e.g. `--http-port: expected an integer 0..65535`.
  */
 import { existsSync, statSync } from 'node:fs';
-import { MODES, type Mode } from '../../../proto/v1/decision.js';
+import { MODES, type Mode } from '@mercato/proto/v1/decision';
 import type { ControlLinkConfig } from '../control/control-link.js';
 import type { EnforcedSide } from '../decision/decision-engine.js';
 import { AtpError, ERR } from '../errors.js';

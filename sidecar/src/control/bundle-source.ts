@@ -14,7 +14,7 @@
 import type { KeyObject } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MANIFEST_FILE, SIGNATURE_FILE } from '../../../proto/v1/model-manifest.js';
+import { MANIFEST_FILE, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
 import { AtpError, ERR } from '../errors.js';
 import { verifyBundleDir } from './bundle-verifier.js';
 import { CONTROL_ERR } from './control-errors.js';

@@ -17,11 +17,8 @@
  * MODEL_CHECKSUM_MISMATCH, MODEL_MANIFEST_INVALID, MODEL_NOT_FOUND.
  */
 import type { KeyObject } from 'node:crypto';
-import {
-  decodeSignature,
-  verifyManifestSignature,
-} from '../../../control-plane/src/models/bundle-signature.js';
-import { MANIFEST_FILE, type ModelManifest, SIGNATURE_FILE } from '../../../proto/v1/model-manifest.js';
+import { decodeSignature, verifyManifestSignature } from '@mercato/proto/v1/bundle-signature';
+import { MANIFEST_FILE, type ModelManifest, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
 import { AtpError, ERR } from '../errors.js';
 import {
   type BundleFiles,
@@ -30,7 +27,7 @@ import {
   readCheckedModel,
 } from '../model/model-bundle.js';
 
-export { loadTrustedKeys } from '../../../control-plane/src/models/trusted-keys.js';
+export { loadTrustedKeys } from '@mercato/proto/v1/trusted-keys';
 
 /** Checks manifest.sig over the manifest bytes; returns the id of the key that made it. */
 export function verifySignature(

@@ -16,10 +16,10 @@
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import { type Logger, silentLogger } from '@mercato/platform/logger';
+import type { ControlSnapshot } from '@mercato/proto/v1/control-snapshot';
 import { AtpError, ERR } from '../errors.js';
 import type { ModelRegistry } from '../model/model-registry.js';
-import { type Logger, silentLogger } from '../observability/logger.js';
 import { type BundleSource, DirBundleSource, HttpBundleSource } from './bundle-source.js';
 import { loadTrustedKeys } from './bundle-verifier.js';
 import { ControlWatchClient, type SnapshotSource } from './control-watch-client.js';

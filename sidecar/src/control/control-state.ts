@@ -15,8 +15,8 @@ import {
   type FilterSnapshot,
   type SellerConstraint,
   toFilterSnapshot,
-} from '../../../proto/v1/control-snapshot.js';
-import type { Mode } from '../../../proto/v1/decision.js';
+} from '@mercato/proto/v1/control-snapshot';
+import type { Mode } from '@mercato/proto/v1/decision';
 
 /** The route a request is attributed to when the caller does not say (filter header `x-atp-route`). */
 export const DEFAULT_ROUTE_BY_CHANNEL = { checkout: '/checkout', browse: '/browse' } as const;

@@ -21,11 +21,11 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { snapshotContentHash } from '../../../control-plane/src/snapshot/snapshot-content.js';
-import { applySnapshotDelta, DeltaMismatchError } from '../../../control-plane/src/watch/snapshot-delta.js';
-import { type ControlSnapshot, parseControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import { type Logger, silentLogger } from '@mercato/platform/logger';
+import { type ControlSnapshot, parseControlSnapshot } from '@mercato/proto/v1/control-snapshot';
+import { snapshotContentHash } from '@mercato/proto/v1/snapshot-content';
+import { applySnapshotDelta, DeltaMismatchError } from '@mercato/proto/v1/snapshot-delta';
 import { AtpError, type ErrorSpec } from '../errors.js';
-import { type Logger, silentLogger } from '../observability/logger.js';
 import { CONTROL_ERR } from './control-errors.js';
 import type { SnapshotPersistence } from './snapshot-persistence.js';
 

@@ -22,8 +22,8 @@
  * into the latest.
  */
 
-import { NO_MODEL_VERSION } from '../../../control-plane/src/snapshot/snapshot-content.js';
-import type { ControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import type { ControlSnapshot } from '@mercato/proto/v1/control-snapshot';
+import { NO_MODEL_VERSION } from '@mercato/proto/v1/snapshot-content';
 import { AtpError, ERR, toAtpError } from '../errors.js';
 import type { ModelRegistry } from '../model/model-registry.js';
 import type { BundleSource } from './bundle-source.js';

@@ -11,12 +11,12 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { snapshotContentHash } from '../../../control-plane/src/snapshot/snapshot-content.js';
 import {
   type ControlSnapshot,
   controlSnapshotToJson,
   parseControlSnapshot,
-} from '../../../proto/v1/control-snapshot.js';
+} from '@mercato/proto/v1/control-snapshot';
+import { snapshotContentHash } from '@mercato/proto/v1/snapshot-content';
 import { AtpError } from '../errors.js';
 import { CONTROL_ERR } from './control-errors.js';
 

@@ -3,7 +3,7 @@
  * README.md beside this file). No user-level data: the request id is an
  * opaque id chosen by the caller, the zone is the coarse buyer zone.
  */
-import type { Channel, Degradation, Mode, Reason } from '../../../proto/v1/decision.js';
+import type { Channel, Degradation, Mode, Reason } from '@mercato/proto/v1/decision';
 
 export const DECISION_LOG_SCHEMA = 'atp.decision-log.v1';
 

@@ -11,6 +11,15 @@
  * The engine depends only on ports; which stores, ranker and sinks it uses is
  * decided by the factory (sidecar.ts).
  */
+
+import { velocityAt } from '@mercato/features/apply-event';
+import { FEATURE_COUNT, type FeatureContext, fillFeatureVector } from '@mercato/features/feature-vector';
+import { FRESHNESS_SLO_MS, HEARTBEAT_STALE_MS } from '@mercato/features/freshness';
+import { type NodeHealth, nodeHealth } from '@mercato/features/node-health';
+import { N, NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '@mercato/features/record-layout';
+import { type RuleScore, STALE_CACHE_BUFFER_UNITS, scoreByRules } from '@mercato/features/rule-scorer';
+import { SkuRateSketch } from '@mercato/features/sku-rate-sketch';
+import type { FeatureReader, NodeDirectory, StreamHealth } from '@mercato/features/store-ports';
 import type {
   CheckRequest,
   CheckResponse,
@@ -19,8 +28,8 @@ import type {
   ItemDecision,
   Mode,
   Reason,
-} from '../../../proto/v1/decision.js';
-import { calibrate, type Thresholds } from '../../../proto/v1/model-manifest.js';
+} from '@mercato/proto/v1/decision';
+import { calibrate, type Thresholds } from '@mercato/proto/v1/model-manifest';
 import { type ControlState, DEFAULT_ROUTE_BY_CHANNEL } from '../control/control-state.js';
 import type { DecisionLog } from '../decision-log/decision-log.js';
 import type {
@@ -31,31 +40,21 @@ import type {
 } from '../decision-log/decision-log-record.js';
 import { DECISION_LOG_SCHEMA } from '../decision-log/decision-log-record.js';
 import { AtpError, ERR, toAtpError } from '../errors.js';
-import { velocityAt } from '../features/apply-event.js';
-import { FEATURE_COUNT, type FeatureContext, fillFeatureVector } from '../features/feature-vector.js';
-import { FRESHNESS_SLO_MS, HEARTBEAT_STALE_MS } from '../features/freshness.js';
-import { N, NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '../features/record-layout.js';
-import { SkuRateSketch } from '../features/sku-rate-sketch.js';
 import { ModelGuard, type RankFallback } from '../model/model-guard.js';
 import type { LoadedModel, ModelRegistry } from '../model/model-registry.js';
 import { newDecisionId } from './decision-id.js';
 import { hardRuleViolation } from './hard-rules.js';
-import { type NodeHealth, nodeHealth } from './node-health.js';
 import type {
   CheckContext,
   Clock,
   DecisionService,
   FeatureRead,
-  FeatureReader,
   FeatureSource,
-  NodeDirectory,
   ReservationStore,
-  StreamHealth,
   TrackedFeatureReader,
 } from './ports.js';
 import { RESERVATION_TIMEOUT_MS, SOFT_HOLD_TTL_MS, WIDE_MARGIN_UNITS } from './reservation-policy.js';
 import { type Candidate, retrieveCandidates } from './retrieval.js';
-import { type RuleScore, STALE_CACHE_BUFFER_UNITS, scoreByRules } from './rule-scorer.js';
 import { baseThreshold, DEFAULT_THRESHOLDS, threshold } from './thresholds.js';
 import { LADDER_CANDIDATES, ladderRungs, unitsFromLadder } from './units-ladder.js';
 

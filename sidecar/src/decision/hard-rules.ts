@@ -6,9 +6,9 @@
  * Compliance holds and kill switches act on whole items (decision-engine).
  */
 
-import type { SellerConstraint } from '../../../proto/v1/control-snapshot.js';
-import type { Reason } from '../../../proto/v1/decision.js';
-import type { NodeInfo } from '../features/node-profile.js';
+import type { NodeInfo } from '@mercato/features/node-profile';
+import type { SellerConstraint } from '@mercato/proto/v1/control-snapshot';
+import type { Reason } from '@mercato/proto/v1/decision';
 
 /** A checkout promise must ship within this many hours of handling (a longer handling time is not promised). */
 export const MAX_PROMISE_HANDLING_H = 72;

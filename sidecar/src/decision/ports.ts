@@ -3,17 +3,9 @@
  * implement them; only factories (sidecar.ts) wire adapters to the core. No
  * file under decision/ imports ioredis, kafkajs, grpc or onnxruntime.
  */
-import type { CheckRequest, CheckResponse } from '../../../proto/v1/decision.js';
-import type { NodeBatchFeatures, NodeInfo } from '../features/node-profile.js';
 
-/** Every node that holds stock state for one SKU, read in one round trip. */
-export interface SkuView {
-  nodeIds: string[];
-  /** RECORD_WIDTH float64 slots per node, in nodeIds order. */
-  recs: Float64Array;
-  /** NODE_RECORD_WIDTH float64 slots per node (heartbeats), in nodeIds order. */
-  nodeRecs: Float64Array;
-}
+import type { FeatureReader, SkuView } from '@mercato/features/store-ports';
+import type { CheckRequest, CheckResponse } from '@mercato/proto/v1/decision';
 
 /** Where a SkuView came from; the policy adds a staleness penalty to `stale-cache`. */
 export type FeatureSource = 'store' | 'cache' | 'stale-cache';
@@ -23,14 +15,6 @@ export interface FeatureRead {
   source: FeatureSource;
 }
 
-export interface FeatureReader {
-  /**
-   * Called once per item of a request; the result is a snapshot the caller may
-   * keep. Rejects when the store cannot answer (the caller degrades).
-   */
-  readSku(sku: string): Promise<SkuView>;
-}
-
 /**
  * A FeatureReader that can say how fresh its answer is (the hot cache in
  * front of Redis). `readSkuTracked` rejects only when neither the store nor a
@@ -38,26 +22,6 @@ export interface FeatureReader {
  */
 export interface TrackedFeatureReader extends FeatureReader {
   readSkuTracked(sku: string, nowMs: number): Promise<FeatureRead>;
-}
-
-/** Route (ETA, cost) from a node to a buyer zone the node serves. */
-export interface ZoneRoute {
-  node: NodeInfo;
-  etaHours: number;
-  cost: number;
-}
-
-export interface NodeDirectory {
-  /** Directory facts, or undefined for a node the directory does not know (never a candidate). */
-  info(nodeId: string): NodeInfo | undefined;
-  /** Batch features of the node (defaults when the batch job has not covered it). */
-  batch(nodeId: string): NodeBatchFeatures;
-  readonly batchVersion: string;
-  /**
-   * Nodes of `region` that serve `buyerZone`, keyed by node id, with ETA and
-   * cost precomputed. Cached per zone by implementations; called per item.
-   */
-  serviceable(region: string, buyerZone: string): ReadonlyMap<string, ZoneRoute>;
 }
 
 /** Outcome of a soft reservation attempt. */
@@ -94,16 +58,6 @@ export interface ReservationStore {
   release(sku: string, holdId: string): Promise<boolean>;
   /** Orders confirmed today (UTC) for a node, from a local copy; 0 when unknown. Sync: read per candidate. */
   ordersToday(nodeId: string, nowMs: number): number;
-}
-
-/**
- * Health of the inventory stream, as the ingester measures it (consumer lag
- * of the partition that carries a SKU, in ms of event time). The Kafka
- * ingester provides the real reader; until then an in-memory one says 0.
- */
-export interface StreamHealth {
-  /** Lag of the partition carrying `sku`, in ms; 0 when caught up or unknown. Sync: read per item. */
-  lagMsForSku(sku: string): number;
 }
 
 /**

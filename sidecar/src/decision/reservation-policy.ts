@@ -2,7 +2,7 @@
  * Numbers of the soft reservation step (DESIGN.md §3 "atomic soft
  * reservation"), shared by the memory and Redis stores and the engine.
  */
-import { FRESHNESS_SLO_MS } from '../features/freshness.js';
+import { FRESHNESS_SLO_MS } from '@mercato/features/freshness';
 
 /**
  * A checkout hold lives this long unless confirmed or released: long enough

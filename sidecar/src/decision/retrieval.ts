@@ -3,9 +3,9 @@
  * buyer's coarse zone in the request's region, ordered by a cheap prior (ETA,
  * then last-known margin) and cut to the top K.
  */
-import type { NodeInfo } from '../features/node-profile.js';
-import { R, RECORD_WIDTH } from '../features/record-layout.js';
-import type { NodeDirectory, SkuView } from './ports.js';
+import type { NodeInfo } from '@mercato/features/node-profile';
+import { R, RECORD_WIDTH } from '@mercato/features/record-layout';
+import type { NodeDirectory, SkuView } from '@mercato/features/store-ports';
 
 /** Candidates ranked per item; the ranking model runs over all of them in one batch. */
 export const MAX_CANDIDATES = 32;

@@ -4,8 +4,8 @@
  * SKU hotness; a stale node, a stale cached copy or an unknown node adds the
  * bundle's staleMargin (twice for unknown).
  */
-import type { Channel } from '../../../proto/v1/decision.js';
-import type { Thresholds } from '../../../proto/v1/model-manifest.js';
+import type { Channel } from '@mercato/proto/v1/decision';
+import type { Thresholds } from '@mercato/proto/v1/model-manifest';
 
 /**
  * Used when no bundle is loaded (rules-only): only hot-SKU detection reads

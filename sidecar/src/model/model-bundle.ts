@@ -13,15 +13,15 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { FEATURE_NAMES, featureSchemaHash } from '@mercato/features/feature-vector';
 import {
   MANIFEST_FILE,
   type ModelManifest,
   parseModelManifest,
   SIGNATURE_FILE,
-} from '../../../proto/v1/model-manifest.js';
-import { ContractError } from '../../../proto/v1/validate.js';
+} from '@mercato/proto/v1/model-manifest';
+import { ContractError } from '@mercato/proto/v1/validate';
 import { AtpError, ERR } from '../errors.js';
-import { FEATURE_NAMES, featureSchemaHash } from '../features/feature-vector.js';
 
 export interface BundleFiles {
   dir: string;

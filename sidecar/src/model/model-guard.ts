@@ -10,8 +10,9 @@
  * its budget is checked after the fact; an asynchronous one is raced
  * against a timer.
  */
+
+import { CircuitBreaker } from '@mercato/platform/circuit-breaker';
 import type { Ranker } from '../decision/ports.js';
-import { CircuitBreaker } from '../resilience/circuit-breaker.js';
 
 /** Ranking budget per request (DESIGN.md §9 says < 0.2 ms p99 for 32 candidates; this is the give-up point). */
 export const INFERENCE_TIMEOUT_MS = 5;

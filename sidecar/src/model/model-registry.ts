@@ -10,10 +10,11 @@
  * snapshot's `model.active` / `model.staged` (per-region staged rollout can
  * pick between two loaded models per request with `get(version)`).
  */
-import type { Calibration, ModelManifest, Thresholds } from '../../../proto/v1/model-manifest.js';
+
+import { FEATURE_COUNT } from '@mercato/features/feature-vector';
+import type { Calibration, ModelManifest, Thresholds } from '@mercato/proto/v1/model-manifest';
 import type { Ranker } from '../decision/ports.js';
 import { AtpError, ERR, toAtpError } from '../errors.js';
-import { FEATURE_COUNT } from '../features/feature-vector.js';
 import { type BundleVerifier, CHECKSUM_ONLY, readModelBundle, type VerifiedBundle } from './model-bundle.js';
 
 /** Batch sizes run at warm-up, so the first real requests do not pay allocator and JIT costs. */

@@ -5,8 +5,9 @@
  * so cardinality is bounded; children are cached so the hot path does no
  * label hashing.
  */
+
+import type { CheckResponse } from '@mercato/proto/v1/decision';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CheckResponse } from '../../../proto/v1/decision.js';
 import type { DecisionObserver } from '../decision/decision-engine.js';
 import type { FeatureSource } from '../decision/ports.js';
 import type { RankFallback } from '../model/model-guard.js';

@@ -14,11 +14,7 @@ import pg from 'pg';
 import type { Test } from 'tap';
 import { runAtpctl } from '../../../control-plane/src/cli/atpctl.js';
 import { type ControlPlane, createFakeControlPlane } from '../../../control-plane/src/control-plane.js';
-import {
-  generateSigningKeys,
-  type SigningKeys,
-  signManifest,
-} from '../../../control-plane/src/models/bundle-signature.js';
+import { generateSigningKeys, type SigningKeys, signManifest } from '../../../proto/v1/bundle-signature.js';
 import { MANIFEST_FILE, MODEL_FILE, SIGNATURE_FILE } from '../../../proto/v1/model-manifest.js';
 
 export const TOKENS = {

@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { generateSigningKeys } from '../../../control-plane/src/models/bundle-signature.js';
+import { generateSigningKeys } from '../../../proto/v1/bundle-signature.js';
 import {
   pushBody,
   signDir,

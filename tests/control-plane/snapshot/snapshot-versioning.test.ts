@@ -5,12 +5,8 @@
  * or seller constraints change.
  */
 import t from 'tap';
-import {
-  canonicalJson,
-  rulesVersionOf,
-  snapshotContentHash,
-} from '../../../control-plane/src/snapshot/snapshot-content.js';
 import { type ControlSnapshot, defaultControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import { canonicalJson, rulesVersionOf, snapshotContentHash } from '../../../proto/v1/snapshot-content.js';
 import { startControlWorld, TOKENS } from '../helpers/control-world.js';
 
 function snap(over: Partial<ControlSnapshot>): ControlSnapshot {

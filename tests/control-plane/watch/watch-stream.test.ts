@@ -6,9 +6,9 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
-import { applySnapshotDelta } from '../../../control-plane/src/watch/snapshot-delta.js';
 import { controlWatchService, type WatchEventMsg } from '../../../control-plane/src/watch/watch-proto.js';
 import { type ControlSnapshot, parseControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import { applySnapshotDelta } from '../../../proto/v1/snapshot-delta.js';
 import { startControlWorld, TOKENS, waitFor } from '../helpers/control-world.js';
 
 interface Watch {

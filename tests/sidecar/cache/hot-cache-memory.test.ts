@@ -6,8 +6,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
+import { NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '../../../features/src/record-layout.js';
 import { HotCache } from '../../../sidecar/src/cache/hot-cache.js';
-import { NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '../../../sidecar/src/features/record-layout.js';
 
 const RECORDS = 1_000_000;
 const NODES_PER_SKU = 4;

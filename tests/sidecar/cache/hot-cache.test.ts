@@ -1,10 +1,10 @@
 import t from 'tap';
-import { MemoryFeatureStore } from '../../../sidecar/src/adapters/memory/memory-feature-store.js';
+import { MemoryFeatureStore } from '../../../adapters/src/memory/memory-feature-store.js';
+import { FEATURE_COUNT, fillFeatureVector } from '../../../features/src/feature-vector.js';
+import { DEFAULT_BATCH_FEATURES, type NodeInfo } from '../../../features/src/node-profile.js';
+import { NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '../../../features/src/record-layout.js';
+import type { SkuView } from '../../../features/src/store-ports.js';
 import { HOT_CACHE_TTL_MS, HotCache, STALE_SERVE_MAX_MS } from '../../../sidecar/src/cache/hot-cache.js';
-import type { SkuView } from '../../../sidecar/src/decision/ports.js';
-import { FEATURE_COUNT, fillFeatureVector } from '../../../sidecar/src/features/feature-vector.js';
-import { DEFAULT_BATCH_FEATURES, type NodeInfo } from '../../../sidecar/src/features/node-profile.js';
-import { NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '../../../sidecar/src/features/record-layout.js';
 import { ev, T0 } from '../../helpers/events.js';
 import { TINY_NODES } from '../../helpers/tiny-world.js';
 

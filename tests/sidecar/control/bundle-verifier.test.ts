@@ -7,7 +7,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { generateSigningKeys, parsePublicKey } from '../../../control-plane/src/models/bundle-signature.js';
+import { generateSigningKeys, parsePublicKey } from '../../../proto/v1/bundle-signature.js';
 import { createSignatureVerifier, verifyBundleDir } from '../../../sidecar/src/control/bundle-verifier.js';
 import { readModelBundle } from '../../../sidecar/src/model/model-bundle.js';
 import { tempDir, writeFakeBundle } from '../../control-plane/helpers/control-world.js';

@@ -10,18 +10,15 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { createFakeControlPlane } from '../../../control-plane/src/control-plane.js';
-import { generateSigningKeys } from '../../../control-plane/src/models/bundle-signature.js';
-import {
-  canonicalSnapshot,
-  snapshotContentHash,
-} from '../../../control-plane/src/snapshot/snapshot-content.js';
-import { diffSnapshots } from '../../../control-plane/src/watch/snapshot-delta.js';
 import { controlWatchService } from '../../../control-plane/src/watch/watch-proto.js';
+import { generateSigningKeys } from '../../../proto/v1/bundle-signature.js';
 import {
   type ControlSnapshot,
   controlSnapshotToJson,
   defaultControlSnapshot,
 } from '../../../proto/v1/control-snapshot.js';
+import { canonicalSnapshot, snapshotContentHash } from '../../../proto/v1/snapshot-content.js';
+import { diffSnapshots } from '../../../proto/v1/snapshot-delta.js';
 import {
   ControlWatchClient,
   type SnapshotSource,

@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { parsePublicKey } from '../../../control-plane/src/models/bundle-signature.js';
+import { parsePublicKey } from '../../../proto/v1/bundle-signature.js';
 import { type ControlSnapshot, defaultControlSnapshot } from '../../../proto/v1/control-snapshot.js';
 import { type BundleSource, HttpBundleSource } from '../../../sidecar/src/control/bundle-source.js';
 import {

@@ -6,11 +6,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import {
-  canonicalSnapshot,
-  snapshotContentHash,
-} from '../../../control-plane/src/snapshot/snapshot-content.js';
 import { type ControlSnapshot, defaultControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import { canonicalSnapshot, snapshotContentHash } from '../../../proto/v1/snapshot-content.js';
 import { SnapshotPersistence } from '../../../sidecar/src/control/snapshot-persistence.js';
 import { tempDir } from '../../control-plane/helpers/control-world.js';
 

@@ -1,10 +1,10 @@
 import t from 'tap';
+import type { MemoryStreamHealth } from '../../../adapters/src/memory/memory-stream-health.js';
+import { FRESHNESS_SLO_MS } from '../../../features/src/freshness.js';
 import { defaultControlSnapshot } from '../../../proto/v1/control-snapshot.js';
 import type { CheckRequest } from '../../../proto/v1/decision.js';
 import type { MemoryReservationStore } from '../../../sidecar/src/adapters/memory/memory-reservation-store.js';
-import type { MemoryStreamHealth } from '../../../sidecar/src/adapters/memory/memory-stream-health.js';
 import { MemorySink } from '../../../sidecar/src/decision-log/decision-log-sinks.js';
-import { FRESHNESS_SLO_MS } from '../../../sidecar/src/features/freshness.js';
 import { createSidecar } from '../../../sidecar/src/sidecar.js';
 import { ev, T0 } from '../../helpers/events.js';
 import { TINY_NODES, tinySidecar } from '../../helpers/tiny-world.js';

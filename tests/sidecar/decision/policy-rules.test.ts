@@ -1,9 +1,9 @@
 import t from 'tap';
+import { FRESHNESS_SLO_MS, HEARTBEAT_STALE_MS } from '../../../features/src/freshness.js';
+import { nodeHealth } from '../../../features/src/node-health.js';
 import { hardRuleViolation, inBlackout } from '../../../sidecar/src/decision/hard-rules.js';
-import { nodeHealth } from '../../../sidecar/src/decision/node-health.js';
 import { DEFAULT_THRESHOLDS, threshold } from '../../../sidecar/src/decision/thresholds.js';
 import { ladderRungs, unitsFromLadder } from '../../../sidecar/src/decision/units-ladder.js';
-import { FRESHNESS_SLO_MS, HEARTBEAT_STALE_MS } from '../../../sidecar/src/features/freshness.js';
 import { TINY_NODES } from '../../helpers/tiny-world.js';
 
 const SELLER = TINY_NODES.find((n) => n.nodeType === 'seller')!;

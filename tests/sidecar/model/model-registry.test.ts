@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { FEATURE_COUNT } from '../../../features/src/feature-vector.js';
 import { createOnnxRanker } from '../../../sidecar/src/adapters/onnx/onnx-ranker.js';
-import { FEATURE_COUNT } from '../../../sidecar/src/features/feature-vector.js';
 import { type DisposableRanker, ModelRegistry } from '../../../sidecar/src/model/model-registry.js';
 import { copyBundle, corruptModelFile, editManifest, testBundle } from '../../helpers/model-bundle.js';
 

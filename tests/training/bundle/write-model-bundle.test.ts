@@ -4,12 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import t from 'tap';
+import { FEATURE_COUNT, FEATURE_NAMES, featureSchemaHash } from '../../../features/src/feature-vector.js';
 import { MANIFEST_FILE, MODEL_FILE, parseModelManifest } from '../../../proto/v1/model-manifest.js';
-import {
-  FEATURE_COUNT,
-  FEATURE_NAMES,
-  featureSchemaHash,
-} from '../../../sidecar/src/features/feature-vector.js';
 import { driftBaseline } from '../../../training/src/bundle/drift-baseline.js';
 import { syntheticFeatureRows, writeSyntheticBundle } from '../../../training/src/bundle/synthetic-bundle.js';
 import { writeCurrentPointer, writeModelBundle } from '../../../training/src/bundle/write-model-bundle.js';

@@ -3,16 +3,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { FeatureState } from '../../../features/src/feature-state.js';
+import { FEATURE_COUNT, FEATURE_NAMES, fillFeatureVector } from '../../../features/src/feature-vector.js';
+import { NodeBatchAccumulator } from '../../../features/src/node-batch-features.js';
+import { DEFAULT_BATCH_FEATURES, type NodeInfo } from '../../../features/src/node-profile.js';
+import { SkuRateSketch } from '../../../features/src/sku-rate-sketch.js';
 import type { InventoryEvent } from '../../../proto/v1/inventory-event.js';
-import { FeatureState } from '../../../sidecar/src/features/feature-state.js';
-import {
-  FEATURE_COUNT,
-  FEATURE_NAMES,
-  fillFeatureVector,
-} from '../../../sidecar/src/features/feature-vector.js';
-import { NodeBatchAccumulator } from '../../../sidecar/src/features/node-batch-features.js';
-import { DEFAULT_BATCH_FEATURES, type NodeInfo } from '../../../sidecar/src/features/node-profile.js';
-import { SkuRateSketch } from '../../../sidecar/src/features/sku-rate-sketch.js';
 import { buildDataset, type DecisionDataset } from '../../../training/src/dataset/build-dataset.js';
 import { CANCELLED_NONE } from '../../../training/src/dataset/decision-rows.js';
 import { simulatedDataset } from '../../../training/src/dataset/simulated-dataset.js';

@@ -17,12 +17,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { featureSchemaHash } from '../../../features/src/feature-vector.js';
+import { SILENT_SINK } from '../../../platform/src/progress-bar.js';
 import { MANIFEST_FILE, MODEL_FILE, parseModelManifest } from '../../../proto/v1/model-manifest.js';
-import { featureSchemaHash } from '../../../sidecar/src/features/feature-vector.js';
 import { buildModelBundle, CURRENT_FILE } from '../../../training/src/bundle/write-model-bundle.js';
 import { bundleVersion, DEFAULT_TRAIN_CONFIG } from '../../../training/src/pipeline/train-config.js';
 import { ACCEPT_ECE, runTraining } from '../../../training/src/pipeline/train-pipeline.js';
-import { SILENT_SINK } from '../../../training/src/report/progress-bar.js';
 import {
   acceptanceOf,
   REPORT_HTML,

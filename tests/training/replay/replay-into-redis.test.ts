@@ -1,17 +1,17 @@
 import { spawn } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import t from 'tap';
-import { createRedisClient } from '../../../sidecar/src/adapters/redis/redis-client.js';
-import { RedisFeatureStore } from '../../../sidecar/src/adapters/redis/redis-feature-store.js';
-import { PENDING_SUFFIX } from '../../../sidecar/src/adapters/redis/redis-keys.js';
-import { R } from '../../../sidecar/src/features/record-layout.js';
-import { validateIngestConfig } from '../../../sidecar/src/ingest/ingest-config.js';
-import { metricValue } from '../../../sidecar/src/ingest/ingest-metrics.js';
-import { createIngester } from '../../../sidecar/src/ingest/ingester.js';
+import { createRedisClient } from '../../../adapters/src/redis/redis-client.js';
+import { RedisFeatureStore } from '../../../adapters/src/redis/redis-feature-store.js';
+import { PENDING_SUFFIX } from '../../../adapters/src/redis/redis-keys.js';
+import { R } from '../../../features/src/record-layout.js';
+import { validateIngestConfig } from '../../../ingest/src/ingest-config.js';
+import { metricValue } from '../../../ingest/src/ingest-metrics.js';
+import { createIngester } from '../../../ingest/src/ingester.js';
 import { createSimulator } from '../../../training/src/simulator/simulator.js';
 import { startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.js';
 import { startRedisServer } from '../../helpers/redis-server.js';
-import { quietLog, waitCaughtUp } from '../../sidecar/ingest/ingest-rig.js';
+import { quietLog, waitCaughtUp } from '../../ingest/ingest-rig.js';
 
 const cluster = await startKafkaMockCluster();
 const redis = await startRedisServer();

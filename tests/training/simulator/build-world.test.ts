@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseZone, serves, zoneDistance } from '../../../sidecar/src/features/node-profile.js';
+import { parseZone, serves, zoneDistance } from '../../../features/src/node-profile.js';
 import { buildWorld } from '../../../training/src/simulator/build-world.js';
 import { resolveSimConfig } from '../../../training/src/simulator/sim-config.js';
 

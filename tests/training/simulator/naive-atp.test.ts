@@ -1,11 +1,7 @@
 import t from 'tap';
-import { FeatureState } from '../../../sidecar/src/features/feature-state.js';
-import {
-  FEATURE_COUNT,
-  FEATURE_NAMES,
-  fillFeatureVector,
-} from '../../../sidecar/src/features/feature-vector.js';
-import { DEFAULT_BATCH_FEATURES } from '../../../sidecar/src/features/node-profile.js';
+import { FeatureState } from '../../../features/src/feature-state.js';
+import { FEATURE_COUNT, FEATURE_NAMES, fillFeatureVector } from '../../../features/src/feature-vector.js';
+import { DEFAULT_BATCH_FEATURES } from '../../../features/src/node-profile.js';
 import { formatNaiveAtpTable, naiveAtpReport } from '../../../training/src/simulator/naive-atp-report.js';
 import { collect } from './sim-fixtures.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { etaHours, serves } from '../../../sidecar/src/features/node-profile.js';
+import { etaHours, serves } from '../../../features/src/node-profile.js';
 import type { SimCheckoutRecord, SimTruthRecord } from '../../../training/src/simulator/sim-record.js';
 import { collect } from './sim-fixtures.js';
 

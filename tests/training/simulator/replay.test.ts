@@ -5,9 +5,9 @@
  * system view.
  */
 import t from 'tap';
+import { FeatureState } from '../../../features/src/feature-state.js';
+import { R } from '../../../features/src/record-layout.js';
 import type { InventoryEvent } from '../../../proto/v1/inventory-event.js';
-import { FeatureState } from '../../../sidecar/src/features/feature-state.js';
-import { R } from '../../../sidecar/src/features/record-layout.js';
 import { Prng } from '../../../training/src/simulator/prng.js';
 import { SIM_MAX_DELAY_MS } from '../../../training/src/simulator/sim-config.js';
 import type { SimEventRecord } from '../../../training/src/simulator/sim-record.js';

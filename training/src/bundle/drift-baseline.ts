@@ -4,7 +4,7 @@
  * traffic (PSI). Edges are float32 data values; the outer edges stand in for
  * -inf / +inf (JSON has no infinities), so every live value falls in a bin.
  */
-import type { DriftHistogram } from '../../../proto/v1/model-manifest.js';
+import type { DriftHistogram } from '@mercato/proto/v1/model-manifest';
 
 /** Quantile bins per feature: PSI is usually read over ten. */
 export const DRIFT_BINS = 10;

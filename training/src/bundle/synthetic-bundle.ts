@@ -7,11 +7,7 @@
  * fresh, then a GBDT trained on them and written with writeModelBundle.
  * Seeded: the same options write the same bytes.
  */
-import {
-  FEATURE_COUNT,
-  FEATURE_NAMES,
-  type FeatureName,
-} from '../../../sidecar/src/features/feature-vector.js';
+import { FEATURE_COUNT, FEATURE_NAMES, type FeatureName } from '@mercato/features/feature-vector';
 import { trainGbdt } from '../gbdt/train-gbdt.js';
 import { Prng } from '../simulator/prng.js';
 import { type WrittenBundle, writeModelBundle } from './write-model-bundle.js';

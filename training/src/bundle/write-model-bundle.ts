@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { FEATURE_COUNT, FEATURE_NAMES, featureSchemaHash } from '@mercato/features/feature-vector';
 import {
   type Calibration,
   type DriftHistogram,
@@ -18,12 +19,7 @@ import {
   manifestToJson,
   parseModelManifest,
   type Thresholds,
-} from '../../../proto/v1/model-manifest.js';
-import {
-  FEATURE_COUNT,
-  FEATURE_NAMES,
-  featureSchemaHash,
-} from '../../../sidecar/src/features/feature-vector.js';
+} from '@mercato/proto/v1/model-manifest';
 import type { GbdtModel } from '../gbdt/gbdt-model.js';
 import { exportGbdtToOnnx } from '../onnx/export-gbdt-onnx.js';
 

@@ -7,7 +7,7 @@
  * costRatio / (1 + costRatio); the empirical search corrects what
  * calibration left per segment.
  */
-import type { Thresholds } from '../../../proto/v1/model-manifest.js';
+import type { Thresholds } from '@mercato/proto/v1/model-manifest';
 
 /** A segment with fewer validation rows than this takes the all-rows threshold (too few to search). */
 export const MIN_SEGMENT_ROWS = 500;

@@ -6,7 +6,7 @@
  * merged (smallest adjacent weight first, which keeps the fit monotone) until
  * at most maxKnots remain, so the manifest stays small.
  */
-import type { Calibration } from '../../../proto/v1/model-manifest.js';
+import type { Calibration } from '@mercato/proto/v1/model-manifest';
 
 /** Upper bound of knots written to the manifest. */
 export const ISOTONIC_MAX_KNOTS = 200;

@@ -3,7 +3,7 @@
  * method on the validation log loss. The alternative to isotonic when the
  * validation set is small (two parameters cannot overfit).
  */
-import type { Calibration } from '../../../proto/v1/model-manifest.js';
+import type { Calibration } from '@mercato/proto/v1/model-manifest';
 
 const PLATT_MAX_ITERATIONS = 100;
 const PLATT_TOLERANCE = 1e-10;

@@ -36,16 +36,16 @@
  * world knowledge used; hidden node traits are never read.
  */
 
-import { FeatureState } from '../../../sidecar/src/features/feature-state.js';
-import { FEATURE_COUNT, fillFeatureVector } from '../../../sidecar/src/features/feature-vector.js';
-import { NodeBatchAccumulator } from '../../../sidecar/src/features/node-batch-features.js';
+import { FeatureState } from '@mercato/features/feature-state';
+import { FEATURE_COUNT, fillFeatureVector } from '@mercato/features/feature-vector';
+import { NodeBatchAccumulator } from '@mercato/features/node-batch-features';
 import {
   DEFAULT_BATCH_FEATURES,
   NODE_TYPE_CODE,
   type NodeBatchFeatures,
   type NodeInfo,
-} from '../../../sidecar/src/features/node-profile.js';
-import { SkuRateSketch } from '../../../sidecar/src/features/sku-rate-sketch.js';
+} from '@mercato/features/node-profile';
+import { SkuRateSketch } from '@mercato/features/sku-rate-sketch';
 import type { SimRecord } from '../simulator/sim-record.js';
 import {
   CANCELLED_BY_BUYER,

@@ -4,7 +4,7 @@
  * ground-truth label and segment columns, all in typed arrays that grow by
  * doubling (no per-row objects). Rows are in decision-time order.
  */
-import { FEATURE_COUNT } from '../../../sidecar/src/features/feature-vector.js';
+import { FEATURE_COUNT } from '@mercato/features/feature-vector';
 
 /** Label of a row whose outcome has not arrived (yet, or ever: the run ended first). */
 export const LABEL_PENDING = 255;

@@ -3,7 +3,7 @@
  * feeds its records, as they stream, to buildDataset with the world's node
  * directory (never its hidden traits).
  */
-import type { NodeInfo } from '../../../sidecar/src/features/node-profile.js';
+import type { NodeInfo } from '@mercato/features/node-profile';
 import type { SimConfigInput } from '../simulator/sim-config.js';
 import { Simulator } from '../simulator/simulator.js';
 import { buildDataset, type DatasetOptions, type DecisionDataset } from './build-dataset.js';

@@ -5,8 +5,8 @@
  * the shortest text that reads back as the same float32.
  */
 import { createWriteStream } from 'node:fs';
-import { NODE_TYPES } from '../../../proto/v1/decision.js';
-import { FEATURE_COUNT, FEATURE_NAMES } from '../../../sidecar/src/features/feature-vector.js';
+import { FEATURE_COUNT, FEATURE_NAMES } from '@mercato/features/feature-vector';
+import { NODE_TYPES } from '@mercato/proto/v1/decision';
 import type { DecisionRows } from './decision-rows.js';
 
 export const LABEL_COLUMN = 'label';

@@ -15,10 +15,11 @@
  * Rows are (checkout, candidate) pairs; `routing` adds the checkout-level view
  * (one promise per checkout, first candidate in ETA order that passes).
  */
-import type { NodeType } from '../../../proto/v1/decision.js';
-import type { Thresholds } from '../../../proto/v1/model-manifest.js';
-import { SAFETY_BUFFER_UNITS } from '../../../sidecar/src/decision/rule-scorer.js';
-import { FEATURE_COUNT, FEATURE_NAMES } from '../../../sidecar/src/features/feature-vector.js';
+
+import { FEATURE_COUNT, FEATURE_NAMES } from '@mercato/features/feature-vector';
+import { SAFETY_BUFFER_UNITS } from '@mercato/features/rule-scorer';
+import type { NodeType } from '@mercato/proto/v1/decision';
+import type { Thresholds } from '@mercato/proto/v1/model-manifest';
 import type { DecisionRows } from '../dataset/decision-rows.js';
 import {
   auc,

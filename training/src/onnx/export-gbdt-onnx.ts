@@ -11,8 +11,9 @@
  * float32 in both. The encoding is deterministic: same model, same bytes (no
  * timestamps, no random ids), so the bundle's sha256 is reproducible.
  */
+
+import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '@mercato/proto/v1/model-manifest';
 import onnxProto from 'onnx-proto';
-import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../../proto/v1/model-manifest.js';
 import type { GbdtModel } from '../gbdt/gbdt-model.js';
 
 const { onnx } = onnxProto;

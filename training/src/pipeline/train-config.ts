@@ -5,7 +5,7 @@
  * bundle, and any change of a knob names a new one.
  */
 import { createHash } from 'node:crypto';
-import { featureSchemaHash } from '../../../sidecar/src/features/feature-vector.js';
+import { featureSchemaHash } from '@mercato/features/feature-vector';
 import { DEFAULT_BATCH_INTERVAL_MS, DEFAULT_WARMUP_MS } from '../dataset/simulated-dataset.js';
 import { DEFAULT_SPLIT, type SplitShares } from '../dataset/split-dataset.js';
 import type { GbdtParams } from '../gbdt/gbdt-params.js';

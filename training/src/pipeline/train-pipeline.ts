@@ -18,9 +18,10 @@
  * every run (seeded simulator and trainer, no wall clock in any output).
  */
 import { createHash } from 'node:crypto';
-import type { Calibration, Thresholds } from '../../../proto/v1/model-manifest.js';
-import { calibrate } from '../../../proto/v1/model-manifest.js';
-import { FEATURE_COUNT, FEATURE_NAMES } from '../../../sidecar/src/features/feature-vector.js';
+import { FEATURE_COUNT, FEATURE_NAMES } from '@mercato/features/feature-vector';
+import { ProgressBar, type ProgressSink } from '@mercato/platform/progress-bar';
+import type { Calibration, Thresholds } from '@mercato/proto/v1/model-manifest';
+import { calibrate } from '@mercato/proto/v1/model-manifest';
 import { driftBaseline } from '../bundle/drift-baseline.js';
 import { buildModelBundle, type ModelBundleInput } from '../bundle/write-model-bundle.js';
 import { type CostOptimum, deriveThresholds } from '../calibration/cost-thresholds.js';
@@ -39,7 +40,6 @@ import {
 import { featureImportance, type GbdtModel, predictProba } from '../gbdt/gbdt-model.js';
 import { resolveGbdtParams } from '../gbdt/gbdt-params.js';
 import { trainGbdt } from '../gbdt/train-gbdt.js';
-import { ProgressBar, type ProgressSink } from '../report/progress-bar.js';
 import {
   bundleVersion,
   calibrationWorldSeeds,

@@ -7,8 +7,8 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { decodeEvent } from '../../../proto/v1/inventory-event.js';
-import { ContractError } from '../../../proto/v1/validate.js';
+import { decodeEvent } from '@mercato/proto/v1/inventory-event';
+import { ContractError } from '@mercato/proto/v1/validate';
 import type { SimConfigInput } from '../simulator/sim-config.js';
 import { Simulator } from '../simulator/simulator.js';
 import type { Delivery } from './perturb-delivery.js';

@@ -12,7 +12,7 @@
  * which the consumer skips by design. Within these bounds any consumer that
  * follows the sequence rules must end in the same state as in-order delivery.
  */
-import type { InventoryEvent } from '../../../proto/v1/inventory-event.js';
+import type { InventoryEvent } from '@mercato/proto/v1/inventory-event';
 import { Prng } from '../simulator/prng.js';
 import { SIM_MAX_DELAY_MS } from '../simulator/sim-config.js';
 

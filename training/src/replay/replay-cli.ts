@@ -11,8 +11,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { mutationsTopic } from '@mercato/proto/v1/topics';
 import { pino } from 'pino';
-import { mutationsTopic } from '../../../sidecar/src/ingest/ingest-config.js';
 import { SimConfigError } from '../simulator/sim-config.js';
 import { fileSource, ReplayInputError, type SimulatedSource, simulatedSource } from './delivery-sources.js';
 import { MAX_SHUFFLE_MS } from './perturb-delivery.js';

@@ -5,13 +5,11 @@
  * store, applying exactly what the ingester would, for a state digest
  * without any broker.
  */
+
+import { KafkaEventProducer, type KeyedRecord } from '@mercato/adapters/kafka/kafka-event-producer';
+import { MemoryFeatureStore } from '@mercato/adapters/memory/memory-feature-store';
+import { encodeEvent, eventKey, type InventoryEvent } from '@mercato/proto/v1/inventory-event';
 import type { Logger } from 'pino';
-import { encodeEvent, eventKey, type InventoryEvent } from '../../../proto/v1/inventory-event.js';
-import {
-  KafkaEventProducer,
-  type KeyedRecord,
-} from '../../../sidecar/src/adapters/kafka/kafka-event-producer.js';
-import { MemoryFeatureStore } from '../../../sidecar/src/adapters/memory/memory-feature-store.js';
 
 /** Produce requests awaiting acknowledgement at once; more only queues inside the client. */
 export const MAX_IN_FLIGHT_SENDS = 4;

@@ -3,8 +3,9 @@
  * worse on request (duplicates, bounded reordering), paced to a rate, cut
  * into batches and written to a sink, with a progress bar on stderr.
  */
-import { type InventoryEvent, SOURCES } from '../../../proto/v1/inventory-event.js';
-import { R } from '../../../sidecar/src/features/record-layout.js';
+
+import { R } from '@mercato/features/record-layout';
+import { type InventoryEvent, SOURCES } from '@mercato/proto/v1/inventory-event';
 import type { SimulatedSource } from './delivery-sources.js';
 import { type Delivery, perturbDelivery } from './perturb-delivery.js';
 import { ProgressBar, type ProgressSink } from './progress-bar.js';

@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FEATURE_NAMES } from '../../../sidecar/src/features/feature-vector.js';
+import { FEATURE_NAMES } from '@mercato/features/feature-vector';
 import type { EvaluationReport, SegmentReport } from '../evaluate/evaluate-policies.js';
 import type { PolicyStats } from '../evaluate/metrics.js';
 import { featureImportance } from '../gbdt/gbdt-model.js';

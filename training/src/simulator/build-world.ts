@@ -5,8 +5,9 @@
  * behaviour (its traits: what a model must learn from events, never read).
  * Deterministic: the same config always builds the same world.
  */
-import type { NodeType } from '../../../proto/v1/decision.js';
-import { type NodeInfo, zoneName } from '../../../sidecar/src/features/node-profile.js';
+
+import { type NodeInfo, zoneName } from '@mercato/features/node-profile';
+import type { NodeType } from '@mercato/proto/v1/decision';
 import { Prng } from './prng.js';
 import { resolveSimConfig, type SimConfig, type SimConfigInput } from './sim-config.js';
 

@@ -5,8 +5,9 @@
  * (seller refuses although stock may exist) are counted apart, since they are
  * not a stock error.
  */
-import { NODE_TYPES, type NodeType } from '../../../proto/v1/decision.js';
-import type { NodeInfo } from '../../../sidecar/src/features/node-profile.js';
+
+import type { NodeInfo } from '@mercato/features/node-profile';
+import { NODE_TYPES, type NodeType } from '@mercato/proto/v1/decision';
 import type { SimRecord } from './sim-record.js';
 
 export interface NaiveAtpRow {

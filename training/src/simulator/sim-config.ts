@@ -8,7 +8,7 @@
  * so that a run of one million events (about a day and a half of simulated
  * time with the default world) contains many complete order lifecycles.
  */
-import type { NodeType } from '../../../proto/v1/decision.js';
+import type { NodeType } from '@mercato/proto/v1/decision';
 
 /** Upper bound of the transport delay of any event not held by a feed outage (ms). */
 export const SIM_MAX_DELAY_MS = 60_000;

@@ -3,8 +3,8 @@
  * receives them, the checkouts at decision time, the outcomes once every
  * candidate's pick time has passed, and (optionally) the physical truth.
  */
-import type { Channel } from '../../../proto/v1/decision.js';
-import type { InventoryEvent } from '../../../proto/v1/inventory-event.js';
+import type { Channel } from '@mercato/proto/v1/decision';
+import type { InventoryEvent } from '@mercato/proto/v1/inventory-event';
 
 /** An inventory event reaching the system at deliverAtMs (event time + transport delay, or an outage's end). */
 export interface SimEventRecord {

@@ -12,9 +12,10 @@
  * times a horizon fixed by the config (handling time, delay bound, outage
  * length, return delay), so it is bounded by world size, not run length.
  */
-import type { NodeType } from '../../../proto/v1/decision.js';
-import { type EventKind, HEARTBEAT_SKU, type InventoryEvent } from '../../../proto/v1/inventory-event.js';
-import { etaHours, type NodeInfo, serves } from '../../../sidecar/src/features/node-profile.js';
+
+import { etaHours, type NodeInfo, serves } from '@mercato/features/node-profile';
+import type { NodeType } from '@mercato/proto/v1/decision';
+import { type EventKind, HEARTBEAT_SKU, type InventoryEvent } from '@mercato/proto/v1/inventory-event';
 import { buildWorld, cumulative, type World } from './build-world.js';
 import { EventQueue, type Scheduled } from './event-queue.js';
 import { Prng } from './prng.js';

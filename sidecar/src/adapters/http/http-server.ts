@@ -20,8 +20,8 @@ import {
   MAX_BROWSE_ITEMS,
   MAX_CHECKOUT_ITEMS,
   parseCheckRequest,
-} from '../../../../proto/v1/decision.js';
-import { asObject, ContractError, reqArray, reqId } from '../../../../proto/v1/validate.js';
+} from '@mercato/proto/v1/decision';
+import { asObject, ContractError, reqArray, reqId } from '@mercato/proto/v1/validate';
 import type { CheckContext, DecisionService, ReservationStore } from '../../decision/ports.js';
 import { AtpError, ERR, errorBody, toAtpError } from '../../errors.js';
 import { readBody } from './read-body.js';

@@ -14,9 +14,9 @@
  * 1.30) we call it directly; otherwise we fall back to the public API.
  */
 import { createRequire } from 'node:module';
+import { FEATURE_COUNT } from '@mercato/features/feature-vector';
+import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '@mercato/proto/v1/model-manifest';
 import * as ort from 'onnxruntime-node';
-import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '../../../../proto/v1/model-manifest.js';
-import { FEATURE_COUNT } from '../../features/feature-vector.js';
 import type { VerifiedBundle } from '../../model/model-bundle.js';
 import type { DisposableRanker } from '../../model/model-registry.js';
 

@@ -5,10 +5,11 @@
  * sellers' daily caps (`ordersKey`), read back into a local copy on a timer
  * so the policy's cap check costs no round trip.
  */
+
+import { holdInfoKey, holdsKey, ordersKey, promisedKey, skuKey } from '@mercato/adapters/redis/redis-keys';
 import type { Redis } from 'ioredis';
 import type { ReservationStore, ReserveOutcome, ReserveRequest } from '../../decision/ports.js';
 import { CONFIRMED_HOLD_TTL_MS, SOFT_HOLD_TTL_MS, utcDayKey } from '../../decision/reservation-policy.js';
-import { holdInfoKey, holdsKey, ordersKey, promisedKey, skuKey } from './redis-keys.js';
 import { CONFIRM_LUA, RELEASE_LUA, RESERVE_LUA } from './reservation-lua.js';
 
 /** Hold keys outlive their longest hold by this much, then Redis drops them (idle SKUs leave nothing). */

@@ -8,7 +8,7 @@
  * hash, [4] promised-units hash. Expired holds are swept (at most
  * SWEEP_LIMIT per call) before anything is counted.
  */
-import { R, RECORD_WIDTH } from '../../features/record-layout.js';
+import { R, RECORD_WIDTH } from '@mercato/features/record-layout';
 
 /** Expired holds removed per script call; a backlog larger than this is swept over the next calls. */
 export const SWEEP_LIMIT = 64;

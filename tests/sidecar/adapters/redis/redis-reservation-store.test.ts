@@ -1,6 +1,6 @@
 import t from 'tap';
-import { createRedisClient } from '../../../../sidecar/src/adapters/redis/redis-client.js';
-import { holdsKey, promisedKey } from '../../../../sidecar/src/adapters/redis/redis-keys.js';
+import { createRedisClient } from '../../../../adapters/src/redis/redis-client.js';
+import { holdsKey, promisedKey } from '../../../../adapters/src/redis/redis-keys.js';
 import { RedisReservationStore } from '../../../../sidecar/src/adapters/redis/redis-reservation-store.js';
 import { startRedisServer } from '../../../helpers/redis-server.js';
 import { seedRedis } from '../../../helpers/redis-world.js';

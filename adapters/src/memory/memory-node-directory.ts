@@ -1,0 +1,84 @@
+/**
+ * In-memory node directory: static NodeInfo plus versioned batch features,
+ * and a per-zone serviceability index (which nodes of a region serve a
+ * coarse buyer zone, with ETA and cost) built on first use of a zone and
+ * dropped whenever the directory changes. The Redis directory keeps one of
+ * these as its local copy.
+ */
+
+import {
+  DEFAULT_BATCH_FEATURES,
+  etaHours,
+  type NodeBatchFeatures,
+  type NodeInfo,
+  serves,
+  shippingCost,
+} from '@mercato/features/node-profile';
+import type { NodeDirectory, ZoneRoute } from '@mercato/features/store-ports';
+
+/** Zones indexed at most; past it the index is rebuilt (buyer zones are coarse, so this is not reached). */
+export const MAX_INDEXED_ZONES = 20_000;
+
+export class MemoryNodeDirectory implements NodeDirectory {
+  private readonly nodes = new Map<string, NodeInfo>();
+  private batches = new Map<string, NodeBatchFeatures>();
+  private zoneIndex = new Map<string, Map<string, ZoneRoute>>();
+  batchVersion = 'none';
+
+  constructor(nodes: Iterable<NodeInfo> = []) {
+    for (const n of nodes) this.nodes.set(n.nodeId, n);
+  }
+
+  upsert(node: NodeInfo): void {
+    this.nodes.set(node.nodeId, node);
+    this.zoneIndex = new Map();
+  }
+
+  /** Replaces the whole directory at once (a refresh from the source of truth). */
+  replaceAll(nodes: Iterable<NodeInfo>): void {
+    this.nodes.clear();
+    for (const n of nodes) this.nodes.set(n.nodeId, n);
+    this.zoneIndex = new Map();
+  }
+
+  /** Replaces all batch features at once, so readers never see a mix of two versions. */
+  loadBatch(version: string, batches: Map<string, NodeBatchFeatures>): void {
+    this.batches = new Map(batches);
+    this.batchVersion = version;
+  }
+
+  info(nodeId: string): NodeInfo | undefined {
+    return this.nodes.get(nodeId);
+  }
+
+  batch(nodeId: string): NodeBatchFeatures {
+    return this.batches.get(nodeId) ?? DEFAULT_BATCH_FEATURES;
+  }
+
+  serviceable(region: string, buyerZone: string): ReadonlyMap<string, ZoneRoute> {
+    const key = `${region}|${buyerZone}`;
+    let routes = this.zoneIndex.get(key);
+    if (routes === undefined) {
+      routes = new Map();
+      for (const node of this.nodes.values()) {
+        if (node.region !== region || !serves(node, buyerZone)) continue;
+        routes.set(node.nodeId, {
+          node,
+          etaHours: etaHours(node, buyerZone),
+          cost: shippingCost(node, buyerZone),
+        });
+      }
+      if (this.zoneIndex.size >= MAX_INDEXED_ZONES) this.zoneIndex = new Map();
+      this.zoneIndex.set(key, routes);
+    }
+    return routes;
+  }
+
+  all(): NodeInfo[] {
+    return [...this.nodes.values()];
+  }
+
+  get size(): number {
+    return this.nodes.size;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Configuration of the `ingest` mode. `validateIngestConfig(raw)` turns
+ * untrusted input (CLI flags, a config file) into an IngestConfig or throws an
+ * IngestError naming the field; `createIngester(config)` trusts what it gets.
+ */
+import { deadLetterTopic, mutationsTopic } from '@mercato/proto/v1/topics';
+import { INGEST_ERR, IngestError } from './ingest-errors.js';
+import { RETRY_INITIAL_BACKOFF_MS, RETRY_MAX_BACKOFF_MS } from './retry-backoff.js';
+
+/** Kafka's default session timeout range is 6..300 s; shorter ones make every GC pause a rebalance. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+export const MIN_SESSION_TIMEOUT_MS = 3_000;
+export const MAX_SESSION_TIMEOUT_MS = 300_000;
+/** A third of the session timeout at most, as Kafka recommends. */
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+/** Time a member has to rejoin during a rebalance before the coordinator drops it. */
+export const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
+/** Partitions handled at once by one ingester; Redis writes of different partitions never touch the same SKU. */
+export const DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY = 4;
+export const DEFAULT_MAX_APPLY_CHUNK_EVENTS = 2_000;
+export const DEFAULT_METRICS_PORT = 9464;
+export const DEFAULT_METRICS_HOST = '0.0.0.0';
+/** Minimum time between two offset commits of one partition (0 = after every batch); see kafka-event-source.ts. */
+export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
+/** One fetch returns at most this much per partition (kafkajs default 1 MiB = about 4K events). */
+export const DEFAULT_MAX_BYTES_PER_PARTITION = 1_048_576;
+/**
+ * Longest a fetch waits for data before the broker answers. Brokers answer
+ * as soon as min-bytes are there, but not every broker does (librdkafka's mock
+ * cluster waits the full time), and kafkajs' 5 s default then becomes the
+ * freshness floor: 100 ms keeps an idle consumer cheap and a busy one fresh.
+ */
+export const DEFAULT_MAX_WAIT_TIME_MS = 100;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface IngestConfig {
+  region: string;
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  redisUrl: string;
+  groupId: string;
+  clientId: string;
+  topic: string;
+  deadLetterTopic: string;
+  /** Where a group without committed offsets starts: the feature store needs the whole log. */
+  fromBeginning: boolean;
+  sessionTimeoutMs: number;
+  rebalanceTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  partitionsConsumedConcurrently: number;
+  maxBytesPerPartition: number;
+  maxWaitTimeMs: number;
+  commitIntervalMs: number;
+  maxApplyChunkEvents: number;
+  retryInitialBackoffMs: number;
+  retryMaxBackoffMs: number;
+  /** null = no metrics/health HTTP server; 0 = any free port. */
+  metricsPort: number | null;
+  metricsHost: string;
+  logLevel: LogLevel;
+}
+
+/** Kafka topic names: [a-zA-Z0-9._-], and regions also name Redis keys and metric labels. */
+const REGION_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const NAME_RE = /^[A-Za-z0-9._-]{1,249}$/;
+const BROKER_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+
+export function validateIngestConfig(raw: unknown): IngestConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('$', 'expected an object');
+  const o = raw as Record<string, unknown>;
+  const region = str(o, 'region', REGION_RE, 'lower-case letters, digits, _ and - (e.g. eu-west)');
+  const brokersRaw = o.brokers;
+  const brokers =
+    typeof brokersRaw === 'string'
+      ? brokersRaw
+          .split(',')
+          .map((b) => b.trim())
+          .filter((b) => b.length > 0)
+      : Array.isArray(brokersRaw)
+        ? brokersRaw
+        : fail('brokers', 'expected host:port[,host:port...]');
+  if (brokers.length === 0) fail('brokers', 'needs at least one host:port');
+  for (const b of brokers) {
+    if (typeof b !== 'string' || !BROKER_RE.test(b)) fail('brokers', `"${String(b)}" is not host:port`);
+  }
+  const redisUrl = o.redisUrl;
+  if (typeof redisUrl !== 'string' || !/^rediss?:\/\/\S+$/.test(redisUrl)) {
+    fail('redisUrl', 'expected redis://host:port[/db]');
+  }
+  const topic = optStr(o, 'topic', NAME_RE) ?? mutationsTopic(region);
+  const sessionTimeoutMs = int(
+    o,
+    'sessionTimeoutMs',
+    DEFAULT_SESSION_TIMEOUT_MS,
+    MIN_SESSION_TIMEOUT_MS,
+    MAX_SESSION_TIMEOUT_MS,
+  );
+  const heartbeatIntervalMs = int(
+    o,
+    'heartbeatIntervalMs',
+    Math.min(DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeoutMs / 3)),
+    100,
+    Math.floor(sessionTimeoutMs / 3),
+  );
+  const retryInitialBackoffMs = int(o, 'retryInitialBackoffMs', RETRY_INITIAL_BACKOFF_MS, 1, 60_000);
+  const retryMaxBackoffMs = int(o, 'retryMaxBackoffMs', RETRY_MAX_BACKOFF_MS, retryInitialBackoffMs, 300_000);
+  const metricsPort =
+    o.metricsPort === null || o.metricsPort === false
+      ? null
+      : int(o, 'metricsPort', DEFAULT_METRICS_PORT, 0, 65_535);
+  const logLevel = o.logLevel ?? 'info';
+  if (typeof logLevel !== 'string' || !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    fail('logLevel', `expected one of ${LOG_LEVELS.join(' | ')}`);
+  }
+  const fromBeginning = o.fromBeginning ?? true;
+  if (typeof fromBeginning !== 'boolean') fail('fromBeginning', 'expected true or false');
+  return {
+    region,
+    brokers: brokers as string[],
+    redisUrl,
+    groupId: optStr(o, 'groupId', NAME_RE) ?? `atp-ingest-${region}`,
+    clientId: optStr(o, 'clientId', NAME_RE) ?? `atp-ingest-${region}-${process.pid}`,
+    topic,
+    deadLetterTopic: optStr(o, 'deadLetterTopic', NAME_RE) ?? deadLetterTopic(topic),
+    fromBeginning,
+    sessionTimeoutMs,
+    rebalanceTimeoutMs: int(o, 'rebalanceTimeoutMs', DEFAULT_REBALANCE_TIMEOUT_MS, sessionTimeoutMs, 600_000),
+    heartbeatIntervalMs,
+    partitionsConsumedConcurrently: int(
+      o,
+      'partitionsConsumedConcurrently',
+      DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY,
+      1,
+      1_024,
+    ),
+    maxBytesPerPartition: int(
+      o,
+      'maxBytesPerPartition',
+      DEFAULT_MAX_BYTES_PER_PARTITION,
+      1_024,
+      64 * 1_048_576,
+    ),
+    maxWaitTimeMs: int(o, 'maxWaitTimeMs', DEFAULT_MAX_WAIT_TIME_MS, 1, 10_000),
+    commitIntervalMs: int(o, 'commitIntervalMs', DEFAULT_COMMIT_INTERVAL_MS, 0, 60_000),
+    maxApplyChunkEvents: int(o, 'maxApplyChunkEvents', DEFAULT_MAX_APPLY_CHUNK_EVENTS, 1, 100_000),
+    retryInitialBackoffMs,
+    retryMaxBackoffMs,
+    metricsPort,
+    metricsHost: optStr(o, 'metricsHost', /^[A-Za-z0-9.:-]+$/) ?? DEFAULT_METRICS_HOST,
+    logLevel: logLevel as LogLevel,
+  };
+}
+
+function fail(field: string, problem: string): never {
+  throw new IngestError(INGEST_ERR.CONFIG, `${field}: ${problem}`, field);
+}
+
+function str(o: Record<string, unknown>, key: string, re: RegExp, what: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || !re.test(v))
+    fail(key, `expected ${what}, got ${JSON.stringify(v) ?? 'nothing'}`);
+  return v;
+}
+
+function optStr(o: Record<string, unknown>, key: string, re: RegExp): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || !re.test(v)) fail(key, `invalid value ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Accepts numbers and decimal strings (CLI flags arrive as strings). */
+function int(o: Record<string, unknown>, key: string, dflt: number, min: number, max: number): number {
+  const v = o[key];
+  if (v === undefined || v === null) return dflt;
+  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    fail(key, `expected an integer, got ${JSON.stringify(v)}`);
+  if (n < min || n > max) fail(key, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}

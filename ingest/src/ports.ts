@@ -1,0 +1,89 @@
+/** One record as the log holds it. Offsets are decimal int64 strings (they exceed 2^53 in long-lived topics). */
+export interface SourceMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  /** Record timestamp (producer create time or broker append time), ms. */
+  timestampMs: number;
+}
+
+/** Consecutive records of one partition, in offset order. */
+export interface SourceBatch {
+  topic: string;
+  partition: number;
+  messages: readonly SourceMessage[];
+  /** Offset the next appended record will get (log end), as of this fetch. */
+  highWatermark: string;
+}
+
+/** What a batch handler may do with its batch. */
+export interface BatchControl {
+  /**
+   * Keeps the group membership alive during long work (it sends at most one
+   * heartbeat per heartbeat interval). Rejects when the group is rebalancing:
+   * let that error escape the handler so the consumer rejoins; the batch,
+   * not committed, goes to whoever owns the partition next.
+   */
+  heartbeat(): Promise<void>;
+  /** False once the source is stopping or the partition was revoked: abandon the batch uncommitted. */
+  isActive(): boolean;
+  /**
+   * Marks every record up to and including `lastOffset` as processed (the
+   * next fetch starts after it) and commits `lastOffset + 1`, the next record
+   * to read. The source may defer the commit to coalesce commits (it then
+   * reports it through `onStatus` once sent); it resolves when the commit is
+   * acknowledged or deferred and rejects when a commit it sent failed (let
+   * it escape: the consumer recovers and the batch is re-delivered).
+   */
+  commit(lastOffset: string): Promise<void>;
+}
+
+export type BatchHandler = (batch: SourceBatch, control: BatchControl) => Promise<void>;
+
+export type SourceStatus =
+  | { kind: 'assigned'; partitions: number[] }
+  | { kind: 'rebalancing' }
+  /** The group coordinator acknowledged `offset` (the next record to read) for `partition`. */
+  | { kind: 'committed'; partition: number; offset: string }
+  /** A deferred commit failed; the records stay uncommitted and will be re-delivered if nothing commits them. */
+  | { kind: 'commit-failed'; error: Error }
+  | { kind: 'crashed'; error: Error; restarting: boolean }
+  | { kind: 'stopped' };
+
+/** A partitioned, replayable log of inventory events read by a consumer group. */
+export interface EventSource {
+  /**
+   * Joins the group and calls `handler` for every fetched batch: one batch
+   * at a time per partition, partitions concurrently. Resolves once the
+   * consumer runs; a crash later is reported through `onStatus` and the
+   * source restarts itself.
+   */
+  start(handler: BatchHandler, onStatus: (s: SourceStatus) => void): Promise<void>;
+  /** Leaves the group after the batches in flight finish. */
+  stop(): Promise<void>;
+  /** Log-end offset per partition of the topic, asked of the brokers now. */
+  highWatermarks(): Promise<Map<number, string>>;
+  /** The group's committed offset per partition (absent: nothing committed yet), asked of the brokers now. */
+  committedOffsets(): Promise<Map<number, string>>;
+}
+
+/** Why a message could not be applied, with everything needed to inspect and re-drive it. */
+export interface DeadLetter {
+  key: Buffer | null;
+  /** The original bytes, untouched. */
+  value: Buffer | null;
+  code: string;
+  field: string | null;
+  reason: string;
+  topic: string;
+  partition: number;
+  offset: string;
+  timestampMs: number;
+}
+
+export interface DeadLetterSink {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Resolves once every letter is acknowledged by all in-sync replicas; rejects otherwise. */
+  send(letters: readonly DeadLetter[]): Promise<void>;
+}

@@ -1,0 +1,17 @@
+/**
+ * Kafka topic names (DESIGN.md §7: each region runs its own topics). Every
+ * producer and consumer derives names from here, so a region's data cannot
+ * land on another region's topic by a spelling slip.
+ *
+ * - `inventory.mutations.<region>`: inventory events, keyed by sku (heartbeats by node),
+ *   partitioned with murmur2 (partition-for-key.ts).
+ * - `<topic>.dlq`: what a consumer could not apply, original bytes plus the reason in headers.
+ */
+
+export function mutationsTopic(region: string): string {
+  return `inventory.mutations.${region}`;
+}
+
+export function deadLetterTopic(topic: string): string {
+  return `${topic}.dlq`;
+}
