@@ -4,7 +4,7 @@
  * (platform <- proto <- features <- adapters); no cycles anywhere. `npm run
  * lint` runs this; tests/lint/walls.test.ts proves a forbidden arrow fails.
  */
-const COMPONENTS = ['sidecar', 'ingest', 'control-plane', 'training', 'wasm-filter'];
+const COMPONENTS = ['sidecar', 'ingest', 'batch', 'control-plane', 'training', 'wasm-filter'];
 const FLOOR = '^(proto|features|platform|adapters)/';
 
 const componentRules = COMPONENTS.map((c) => ({

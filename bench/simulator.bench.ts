@@ -12,6 +12,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXIT_OK } from '../platform/src/flags.js';
+import { ProgressBar } from '../platform/src/progress-bar.js';
+import { runMain } from '../platform/src/run-main.js';
 import { encodeEvent, type InventoryEvent } from '../proto/v1/inventory-event.js';
 import { DEFAULT_START_TIME_MS } from '../training/src/simulator/sim-config.js';
 import { Simulator } from '../training/src/simulator/simulator.js';
@@ -19,9 +22,10 @@ import { Simulator } from '../training/src/simulator/simulator.js';
 const EVENTS = 1_000_000;
 const RUNS = 3;
 const SEED = 1;
-/** Progress redraws at most this often (ms). */
-const PROGRESS_INTERVAL_MS = 250;
+/** Records between two progress updates: keeps the clock read off the measured loop. */
 const PROGRESS_CHECK_EVERY = 8192;
+/** Progress labels are padded to this width so the runs' bars line up. */
+const LABEL_WIDTH = 24;
 const OUT_FILE = join(dirname(fileURLToPath(import.meta.url)), 'out', 'simulator.json');
 
 interface RunResult {
@@ -33,18 +37,8 @@ interface RunResult {
 /** Keeps results observable so the JIT cannot drop the encoding work. */
 let sink = 0;
 
-function progress(label: string, done: number, total: number, force = false): void {
-  const now = performance.now();
-  if (!force && now - lastDrawMs < PROGRESS_INTERVAL_MS) return;
-  lastDrawMs = now;
-  const share = Math.min(1, done / total);
-  const bar = '#'.repeat(Math.round(share * 20)).padEnd(20, '.');
-  process.stderr.write(`\r${label.padEnd(24)} [${bar}] ${(share * 100).toFixed(0).padStart(3)}%`);
-  if (force) process.stderr.write('\n');
-}
-let lastDrawMs = 0;
-
 function runSimulator(label: string): RunResult {
+  const bar = new ProgressBar(label.padEnd(LABEL_WIDTH), EVENTS, ' events');
   const t0 = performance.now();
   const sim = new Simulator({ seed: SEED, maxEvents: EVENTS });
   let events = 0;
@@ -54,10 +48,10 @@ function runSimulator(label: string): RunResult {
       events++;
       sink += encodeEvent(r.event).length;
     }
-    if (++n % PROGRESS_CHECK_EVERY === 0) progress(label, events, EVENTS);
+    if (++n % PROGRESS_CHECK_EVERY === 0) bar.update(events);
   }
   const seconds = (performance.now() - t0) / 1000;
-  progress(label, events, EVENTS, true);
+  bar.done('', events);
   return { events, seconds, eventsPerS: events / seconds };
 }
 
@@ -65,6 +59,7 @@ const KINDS = ['receipt', 'sale', 'reservation', 'release', 'heartbeat'] as cons
 
 /** The floor: the same number of event objects, built with the same id scheme and encoded. */
 function runBaseline(label: string): RunResult {
+  const bar = new ProgressBar(label.padEnd(LABEL_WIDTH), EVENTS, ' events');
   const t0 = performance.now();
   for (let i = 1; i <= EVENTS; i++) {
     const kind = KINDS[i % KINDS.length]!;
@@ -79,10 +74,10 @@ function runBaseline(label: string): RunResult {
       source: 'first-party',
     };
     sink += encodeEvent(e).length;
-    if (i % PROGRESS_CHECK_EVERY === 0) progress(label, i, EVENTS);
+    if (i % PROGRESS_CHECK_EVERY === 0) bar.update(i);
   }
   const seconds = (performance.now() - t0) / 1000;
-  progress(label, EVENTS, EVENTS, true);
+  bar.done();
   return { events: EVENTS, seconds, eventsPerS: EVENTS / seconds };
 }
 
@@ -91,7 +86,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function main(): void {
+async function main(): Promise<number> {
   const sim: RunResult[] = [];
   const base: RunResult[] = [];
   // Interleaved, so both see the same machine state (thermal, other load).
@@ -126,6 +121,7 @@ function main(): void {
       `ratio simulator / baseline: ${result.ratio} (the simulator costs ${(baseEps / simEps).toFixed(1)}x the floor)\n` +
       `written to ${OUT_FILE}\n`,
   );
+  return EXIT_OK;
 }
 
-main();
+runMain(import.meta.url, main);

@@ -16,14 +16,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createProgram, EXIT_OK, intFlag, onAction, runProgram } from '../platform/src/flags.js';
 import { ProgressBar } from '../platform/src/progress-bar.js';
+import { runMain } from '../platform/src/run-main.js';
 import { binMatrix, computeFeatureBins } from '../training/src/gbdt/feature-bins.js';
 import { DEFAULT_GBDT_PARAMS } from '../training/src/gbdt/gbdt-params.js';
+import { accumulateHistogram } from '../training/src/gbdt/histogram-pool.js';
 import { logLossGradients } from '../training/src/gbdt/log-loss.js';
 import { syntheticBinaryData } from '../training/src/gbdt/synthetic-data.js';
-import { accumulateHistogram, trainGbdtBinned } from '../training/src/gbdt/train-gbdt.js';
+import { trainGbdtBinned } from '../training/src/gbdt/train-gbdt.js';
 
 const DEFAULT_ROWS = 1_000_000;
+const MIN_ROWS = 1_000;
 const COLS = 20;
 const TREES = 100;
 const DEPTH = 6;
@@ -46,16 +50,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function parseRows(argv: string[]): number {
-  const i = argv.indexOf('--rows');
-  if (i < 0) return DEFAULT_ROWS;
-  const n = Number(argv[i + 1]);
-  if (!Number.isSafeInteger(n) || n < 1_000) throw new Error('--rows: expected a whole number >= 1000');
-  return n;
-}
-
-function main(): void {
-  const rows = parseRows(process.argv.slice(2));
+function bench(rows: number): number {
   process.stderr.write(`generating ${rows} x ${COLS} synthetic rows\n`);
   const data = syntheticBinaryData(rows, COLS, SEED);
   const tb = performance.now();
@@ -141,6 +136,7 @@ function main(): void {
       `baseline one histogram pass: ${(onePassS * 1000).toFixed(0)} ms; a tree costs ${result.passesPerTree} passes\n` +
       `budget ${BUDGET_S} s: ${result.withinBudget ? 'within' : 'OVER'}; written to ${join(OUT_DIR, 'train.json')}\n`,
   );
+  return EXIT_OK;
 }
 
 function html(r: Record<string, unknown> & { training: { runs: Run[] } }): string {
@@ -158,4 +154,15 @@ function html(r: Record<string, unknown> & { training: { runs: Run[] } }): strin
 <pre>${JSON.stringify(r, null, 2)}</pre></body></html>\n`;
 }
 
-main();
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram('train.bench', 'GBDT training throughput against one histogram pass.').option(
+    '--rows <n>',
+    `synthetic rows (default ${DEFAULT_ROWS})`,
+  );
+  onAction(program, (raw: { rows?: string }) =>
+    bench(intFlag(raw.rows, '--rows', { min: MIN_ROWS, max: Number.MAX_SAFE_INTEGER }, DEFAULT_ROWS)),
+  );
+  return runProgram(program, argv);
+}
+
+runMain(import.meta.url, main);

@@ -1,22 +1,33 @@
 /**
- * The offline batch job that turns a window of delivered events into per-node
- * batch features (loss share, scan accuracy, cancellation rate, feed delay).
- * It reuses FeatureState, so "a cycle count found a loss" means exactly what
- * it means online.
+ * The definitions of the per-node batch features (loss share, scan accuracy,
+ * cancellation rate, feed delay, handling adherence), computed from a window
+ * of delivered events and order outcomes. The `batch` job, the dataset
+ * builder and the local mesh all use this one accumulator. It reuses
+ * FeatureState, so "a cycle count found a loss" means exactly what it means
+ * online.
  */
 import type { InventoryEvent } from '@mercato/proto/v1/inventory-event';
+import type { OrderOutcome } from '@mercato/proto/v1/order-outcome';
 import { FeatureState } from './feature-state.js';
 import { DEFAULT_BATCH_FEATURES, type NodeBatchFeatures } from './node-profile.js';
 import { R } from './record-layout.js';
 
 /** Feed delay histogram: bucket b holds delays in [2^(b-1), 2^b) ms; bucket 0 holds < 1 ms. */
 const DELAY_BUCKETS = 32;
+/** Least history behind a value; below it the node gets the default for that field. */
+export const MIN_RECEIVED_UNITS = 50;
+export const MIN_CYCLE_COUNTS = 5;
+export const MIN_ENDED_RESERVATIONS = 20;
+export const MIN_DELAYS = 20;
+export const MIN_FULFILLED_ORDERS = 20;
 
 interface NodeTally {
   reservationsEnded: number;
   cancellations: number;
   delayHist: Float64Array;
   delays: number;
+  fulfilled: number;
+  onTime: number;
 }
 
 export class NodeBatchAccumulator {
@@ -40,6 +51,14 @@ export class NodeBatchAccumulator {
     }
   }
 
+  /** Feeds one order outcome: fulfilled orders count toward handling adherence (on time / fulfilled). */
+  observeOutcome(o: OrderOutcome): void {
+    if (o.status !== 'fulfilled') return;
+    const t = this.tally(o.node);
+    t.fulfilled++;
+    if (o.onTime) t.onTime++;
+  }
+
   /** Batch features for every node seen; nodes with too little history get the defaults per field. */
   result(): Map<string, NodeBatchFeatures> {
     const loss = new Map<string, { lost: number; received: number; counts: number; matched: number }>();
@@ -59,15 +78,23 @@ export class NodeBatchAccumulator {
       const t = this.tallies.get(node);
       out.set(node, {
         lossShare:
-          l !== undefined && l.received >= 50 ? l.lost / l.received : DEFAULT_BATCH_FEATURES.lossShare,
+          l !== undefined && l.received >= MIN_RECEIVED_UNITS
+            ? l.lost / l.received
+            : DEFAULT_BATCH_FEATURES.lossShare,
         scanAccuracy:
-          l !== undefined && l.counts >= 5 ? l.matched / l.counts : DEFAULT_BATCH_FEATURES.scanAccuracy,
+          l !== undefined && l.counts >= MIN_CYCLE_COUNTS
+            ? l.matched / l.counts
+            : DEFAULT_BATCH_FEATURES.scanAccuracy,
         cancelRate:
-          t !== undefined && t.reservationsEnded >= 20
+          t !== undefined && t.reservationsEnded >= MIN_ENDED_RESERVATIONS
             ? t.cancellations / t.reservationsEnded
             : DEFAULT_BATCH_FEATURES.cancelRate,
         feedDelayP50S:
-          t !== undefined && t.delays >= 20 ? medianDelayS(t) : DEFAULT_BATCH_FEATURES.feedDelayP50S,
+          t !== undefined && t.delays >= MIN_DELAYS ? medianDelayS(t) : DEFAULT_BATCH_FEATURES.feedDelayP50S,
+        handlingAdherence:
+          t !== undefined && t.fulfilled >= MIN_FULFILLED_ORDERS
+            ? t.onTime / t.fulfilled
+            : DEFAULT_BATCH_FEATURES.handlingAdherence,
       });
     }
     return out;
@@ -76,7 +103,14 @@ export class NodeBatchAccumulator {
   private tally(node: string): NodeTally {
     let t = this.tallies.get(node);
     if (t === undefined) {
-      t = { reservationsEnded: 0, cancellations: 0, delayHist: new Float64Array(DELAY_BUCKETS), delays: 0 };
+      t = {
+        reservationsEnded: 0,
+        cancellations: 0,
+        delayHist: new Float64Array(DELAY_BUCKETS),
+        delays: 0,
+        fulfilled: 0,
+        onTime: 0,
+      };
       this.tallies.set(node, t);
     }
     return t;

@@ -4,36 +4,11 @@
  * batch features computed offline from history and loaded with a version.
  */
 import type { NodeType } from '@mercato/proto/v1/decision';
+import type { NodeBatchFeatures, NodeInfo } from '@mercato/proto/v1/node-directory';
 
-export interface NodeInfo {
-  nodeId: string;
-  nodeType: NodeType;
-  region: string;
-  /** Coarse zone the node sits in; ETA and serviceability derive from zone distance. */
-  zone: string;
-  /** Hours from promise to pick (seller handling time, warehouse cut-off). */
-  handlingHours: number;
-  /** Fixed cost of shipping one order from this node (currency units). */
-  baseCost: number;
-  /** Largest zone distance the node ships to (grid steps). */
-  serviceRadius: number;
-  /** Seller constraint: orders per day (0 = no cap). */
-  dailyOrderCap: number;
-  /** Seller constraint: hours of day (UTC, [start,end)) when the node takes no orders; null = none. */
-  blackoutHoursUtc: [number, number] | null;
-}
-
-/** Batch features per node, computed offline (see node-batch-features.ts) and versioned. */
-export interface NodeBatchFeatures {
-  /** Share of received units later found missing by cycle counts (unrecorded shrink). */
-  lossShare: number;
-  /** Share of cycle counts that matched the system count within one unit. */
-  scanAccuracy: number;
-  /** Share of reservations that ended in cancellation. */
-  cancelRate: number;
-  /** Median delay from event time to delivery (seconds). */
-  feedDelayP50S: number;
-}
+// The directory entry and the batch features are contracts (proto/v1/node-directory.ts): the
+// batch job writes them, every sidecar reads them.
+export type { NodeBatchFeatures, NodeInfo } from '@mercato/proto/v1/node-directory';
 
 /** Used before any batch job has run for a node: middle-of-the-road values. */
 export const DEFAULT_BATCH_FEATURES: NodeBatchFeatures = {
@@ -41,6 +16,7 @@ export const DEFAULT_BATCH_FEATURES: NodeBatchFeatures = {
   scanAccuracy: 0.9,
   cancelRate: 0.05,
   feedDelayP50S: 5,
+  handlingAdherence: 0.95,
 };
 
 export const NODE_TYPE_CODE: Record<NodeType, number> = { warehouse: 0, store: 1, seller: 2 };

@@ -33,12 +33,30 @@ export interface ZoneRoute {
   cost: number;
 }
 
+/** Which published set a reader serves (proto/v1/node-directory.ts: sets are versioned). */
+export interface NodeSetInfo {
+  version: string;
+  /** When the batch job computed the set (ms): the age the sidecar compares with its bound. */
+  computedAtMs: number;
+}
+
 export interface NodeDirectory {
   /** Directory facts, or undefined for a node the directory does not know (never a candidate). */
   info(nodeId: string): NodeInfo | undefined;
   /** Batch features of the node (defaults when the batch job has not covered it). */
   batch(nodeId: string): NodeBatchFeatures;
+  /** Version of the batch features served; `none` while every node gets the defaults. */
   readonly batchVersion: string;
+  /**
+   * The batch feature set served, or null while none was loaded (every node
+   * gets the defaults). The sidecar reports the version and flags
+   * `batch-stale` when computedAtMs is older than its bound.
+   */
+  batchInfo(): NodeSetInfo | null;
+  /** Version of the directory served; `none` when it was not loaded from a published set (built in memory). */
+  readonly directoryVersion: string;
+  /** The directory set served, or null when it was not loaded from a published set. */
+  directoryInfo(): NodeSetInfo | null;
   /**
    * Nodes of `region` that serve `buyerZone`, keyed by node id, with ETA and
    * cost precomputed. Cached per zone by implementations; called per item.

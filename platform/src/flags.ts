@@ -18,6 +18,12 @@ export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 /** A graceful stop did not finish within its deadline; the process exits anyway. */
 export const EXIT_STOP_TIMED_OUT = 3;
+/**
+ * A client command (atpctl) could not reach its server, or the server failed
+ * in a way worth retrying. Same number as EXIT_STOP_TIMED_OUT, which only
+ * long-running servers return.
+ */
+export const EXIT_UNAVAILABLE = 3;
 
 export function flagError(flag: string, problem: string): AtpError {
   return new AtpError(COMMON_ERR.INVALID_FLAG, `${flag}: ${problem}`, flag);
@@ -141,8 +147,8 @@ export function createProgram(name: string, description: string): Command {
 
 /**
  * Registers an action whose result is the exit code. An AtpError thrown by it
- * is printed as `CODE message` (and its hint); INVALID_FLAG and
- * INVALID_ARGUMENT give EXIT_USAGE, others EXIT_FAILED.
+ * is printed as `CODE message` (and its hint); bad input (a non-retriable
+ * 4xx spec such as INVALID_FLAG) gives EXIT_USAGE, others EXIT_FAILED.
  */
 export function onAction<A extends unknown[]>(
   cmd: Command,
@@ -161,12 +167,12 @@ export async function runProgram(program: Command, argv: readonly string[]): Pro
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     const e = toAtpError(err);
-    process.stderr.write(
-      `${e.code} ${e.message}${e.spec.hint === undefined ? '' : `\n  what to do: ${e.spec.hint}`}\n`,
-    );
-    return e.code === COMMON_ERR.INVALID_FLAG.code || e.code === COMMON_ERR.INVALID_ARGUMENT.code
-      ? EXIT_USAGE
-      : EXIT_FAILED;
+    // Where the program's own messages go (configureOutput), so a caller capturing them sees this too.
+    const writeErr = program.configureOutput().writeErr ?? ((s: string) => process.stderr.write(s));
+    writeErr(`${e.code} ${e.message}${e.spec.hint === undefined ? '' : `\n  what to do: ${e.spec.hint}`}\n`);
+    // Bad input (a 4xx that retrying cannot fix) is a usage error; everything else a failure.
+    const badInput = !e.spec.retriable && e.spec.httpStatus >= 400 && e.spec.httpStatus < 500;
+    return badInput ? EXIT_USAGE : EXIT_FAILED;
   }
   return results.get(program) ?? EXIT_OK;
 }

@@ -49,7 +49,16 @@ export const REASONS = [
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
-/** Degradations in force while answering; empty when everything was healthy. */
+/**
+ * Degradations in force while answering; empty when everything was healthy
+ * (DESIGN §6): the ranker is not answering (`model`: the rule scorer does),
+ * the regional store is unreachable or answered from a stale cache (`redis`),
+ * the inventory stream lags beyond its SLO (`stream-lag`), a node's feed is
+ * silent (`stale-node`), the control plane's watch is broken and the last good
+ * snapshot serves (`control-plane`), the filter answered without the sidecar
+ * (`sidecar`), a neighbour region answers from escrow (`region-failover`), the
+ * batch node features are older than their bound or missing (`batch-stale`).
+ */
 export const DEGRADATIONS = [
   'model',
   'redis',
@@ -58,6 +67,7 @@ export const DEGRADATIONS = [
   'control-plane',
   'sidecar',
   'region-failover',
+  'batch-stale',
 ] as const;
 export type Degradation = (typeof DEGRADATIONS)[number];
 

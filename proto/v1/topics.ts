@@ -5,6 +5,7 @@
  *
  * - `inventory.mutations.<region>`: inventory events, keyed by sku (heartbeats by node),
  *   partitioned with murmur2 (partition-for-key.ts).
+ * - `order.outcomes.<region>`: order outcomes (order-outcome.ts), keyed by decision id.
  * - `<topic>.dlq`: what a consumer could not apply, original bytes plus the reason in headers.
  */
 
@@ -14,4 +15,8 @@ export function mutationsTopic(region: string): string {
 
 export function deadLetterTopic(topic: string): string {
   return `${topic}.dlq`;
+}
+
+export function outcomesTopic(region: string): string {
+  return `order.outcomes.${region}`;
 }

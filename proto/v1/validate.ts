@@ -51,6 +51,26 @@ export function reqInt(o: Obj, key: string, prefix: string, min: number, max: nu
   return v;
 }
 
+/** A finite number in [min, max] (fractions allowed). */
+export function reqNumber(o: Obj, key: string, prefix: string, min: number, max: number): number {
+  const v = o[key];
+  const field = join(prefix, key);
+  if (typeof v !== 'number' || !Number.isFinite(v)) {
+    throw new ContractError(field, `expected a number, got ${describe(v)}`);
+  }
+  if (v < min || v > max) throw new ContractError(field, `must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+/** Parses untrusted JSON text (a file line, a Kafka value, a Redis value); errors name `$`. */
+export function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ContractError('$', `not valid JSON (${(err as Error).message})`);
+  }
+}
+
 export function reqEnum<T extends string>(o: Obj, key: string, prefix: string, allowed: readonly T[]): T {
   const v = o[key];
   const field = join(prefix, key);

@@ -1,36 +1,37 @@
 /**
  * Runs the world simulator from the command line.
  *
- *   node --import tsx training/src/sim-cli.ts --seed 1 --events 1000000 [--out file.ndjson] [--report]
+ *   npm run sim -- --events 1000000 [--seed 1] [--out file.ndjson] [--report] [--start-ms MS|now]
  *
  * Progress goes to stderr; --out writes the delivered events as NDJSON (one
  * wire-format event per line, in delivery order: what replay tooling reads);
- * --report prints the naive-ATP oversell table per node type.
+ * --report prints the naive-ATP oversell table per node type. Exit 2 = bad
+ * flags (the message names the flag), 1 = the run failed.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { AtpError, COMMON_ERR } from '@mercato/platform/errors';
+import {
+  type Command,
+  createProgram,
+  EXIT_OK,
+  flagError,
+  onAction,
+  runProgram,
+} from '@mercato/platform/flags';
+import { ProgressBar } from '@mercato/platform/progress-bar';
+import { runMain } from '@mercato/platform/run-main';
 import { encodeEvent } from '@mercato/proto/v1/inventory-event';
+import { startTimeFlag, wholeNumberFlag } from './cli/number-flags.js';
+import { readFlags } from './cli/read-flags.js';
 import { formatNaiveAtpTable, NaiveAtpReport } from './simulator/naive-atp-report.js';
-import { SimConfigError } from './simulator/sim-config.js';
 import { Simulator } from './simulator/simulator.js';
 
-const USAGE = `usage: sim-cli --events N [--seed S] [--out FILE.ndjson] [--report] [--start-ms MS|now]
-
-  --events N       stop after the action that emits the N-th event (required, >= 1)
-  --seed S         PRNG seed, integer 0..4294967295 (default 1)
-  --out FILE       write delivered events as NDJSON, one wire-format event per line
-  --report         print naive-ATP oversell rates per node type
-  --start-ms T     simulated start time in epoch ms, or "now" (default 2026-01-05T00:00:00Z)
-  --help           this text`;
-
-/** Progress redraws at most this often (ms). */
-const PROGRESS_INTERVAL_MS = 250;
-/** Records between two clock reads: keeps the progress check off the hot path. */
+export const DEFAULT_SEED = 1;
+/** Records between two progress updates: keeps the clock read off the hot path. */
 const PROGRESS_CHECK_EVERY = 4096;
-const PROGRESS_BAR_WIDTH = 30;
 /** NDJSON lines buffered before one write call. */
 const OUT_BATCH_LINES = 2048;
+const MS_PER_H = 3_600_000;
 
 export interface CliOptions {
   events: number;
@@ -40,85 +41,54 @@ export interface CliOptions {
   startTimeMs: number | null;
 }
 
-export class CliUsageError extends Error {
-  override name = 'CliUsageError';
+/** The flags as commander reads them (strings), before validation. */
+export interface RawSimFlags {
+  events?: string;
+  seed?: string;
+  out?: string;
+  report?: boolean;
+  startMs?: string;
 }
 
-/** Parses and validates argv; every error names the flag. */
-export function parseCliArgs(argv: string[], nowMs: () => number = Date.now): CliOptions | 'help' {
-  let parsed: ReturnType<
-    typeof parseArgs<{ options: typeof OPTIONS; strict: true; allowPositionals: false }>
-  >;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false });
-  } catch (err) {
-    throw new CliUsageError((err as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help === true) return 'help';
-  if (v.events === undefined) throw new CliUsageError('--events is required');
-  const events = intFlag('--events', v.events, 1, Number.MAX_SAFE_INTEGER);
-  const seed = v.seed === undefined ? 1 : intFlag('--seed', v.seed, 0, 0xffff_ffff);
-  let startTimeMs: number | null = null;
-  if (v['start-ms'] !== undefined) {
-    startTimeMs =
-      v['start-ms'] === 'now' ? nowMs() : intFlag('--start-ms', v['start-ms'], 946_684_800_000, 4e12);
-  }
-  if (v.out !== undefined && v.out.trim() === '') throw new CliUsageError('--out: expected a file path');
-  return { events, seed, out: v.out ?? null, report: v.report === true, startTimeMs };
+/** The command line (no action attached). */
+export function simProgram(): Command {
+  return createProgram('sim-cli', 'Runs the seeded world simulator and streams its inventory events.')
+    .option('--events <n>', 'stop after the action that emits the N-th event (required, >= 1)')
+    .option('--seed <s>', `PRNG seed, integer 0..4294967295 (default ${DEFAULT_SEED})`)
+    .option('--out <file>', 'write delivered events as NDJSON, one wire-format event per line')
+    .option('--report', 'print naive-ATP oversell rates per node type')
+    .option('--start-ms <t>', 'simulated start time in epoch ms, or "now" (default 2026-01-05T00:00:00Z)');
 }
 
-const OPTIONS = {
-  events: { type: 'string' },
-  seed: { type: 'string' },
-  out: { type: 'string' },
-  report: { type: 'boolean' },
-  'start-ms': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
-function intFlag(flag: string, raw: string, min: number, max: number): number {
-  const s = raw.replaceAll('_', '');
-  if (!/^\d+$/.test(s)) throw new CliUsageError(`${flag}: expected a whole number, got "${raw}"`);
-  const n = Number(s);
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new CliUsageError(`${flag}: must be between ${min} and ${max}, got ${raw}`);
-  }
-  return n;
+/** Validates raw flags; every error is an ATP_ERR_INVALID_FLAG naming the flag. */
+export function simFlags(raw: RawSimFlags, nowMs: () => number = Date.now): CliOptions {
+  if (raw.events === undefined)
+    throw new AtpError(COMMON_ERR.INVALID_FLAG, '--events is required', '--events');
+  const events = wholeNumberFlag(raw.events, '--events', 1, Number.MAX_SAFE_INTEGER, 0);
+  const seed = wholeNumberFlag(raw.seed, '--seed', 0, 0xffff_ffff, DEFAULT_SEED);
+  const startTimeMs = startTimeFlag(raw.startMs, '--start-ms', nowMs);
+  if (raw.out !== undefined && raw.out.trim() === '') throw flagError('--out', 'expected a file path');
+  return { events, seed, out: raw.out ?? null, report: raw.report === true, startTimeMs };
 }
 
-async function main(): Promise<number> {
-  let opts: CliOptions | 'help';
-  try {
-    opts = parseCliArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof CliUsageError) {
-      process.stderr.write(`sim-cli: ${err.message}\n${USAGE}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  if (opts === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  let sim: Simulator;
-  try {
-    sim = new Simulator({
-      seed: opts.seed,
-      maxEvents: opts.events,
-      ...(opts.startTimeMs === null ? {} : { startTimeMs: opts.startTimeMs }),
-    });
-  } catch (err) {
-    if (err instanceof SimConfigError) {
-      process.stderr.write(`sim-cli: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+/** Parses and validates argv without running anything (tests); 'help' for --help. */
+export function parseCliArgs(argv: readonly string[], nowMs: () => number = Date.now): CliOptions | 'help' {
+  const raw = readFlags<RawSimFlags>(simProgram(), argv);
+  return raw === 'help' ? 'help' : simFlags(raw, nowMs);
+}
+
+/** Runs one simulation; the summary (and the table with --report) goes to stdout. */
+export async function runSim(opts: CliOptions): Promise<number> {
+  const sim = new Simulator({
+    seed: opts.seed,
+    maxEvents: opts.events,
+    ...(opts.startTimeMs === null ? {} : { startTimeMs: opts.startTimeMs }),
+  });
   const report = new NaiveAtpReport(sim.world.nodes);
   const out = opts.out === null ? null : createWriteStream(opts.out);
-  const progress = new Progress(opts.events);
+  const bar = new ProgressBar(`seed ${opts.seed}`, opts.events, ' events');
+  const simulatedH = () =>
+    `${((sim.stats().nowMs - sim.config.startTimeMs) / MS_PER_H).toFixed(1)} h simulated`;
   const lines: string[] = [];
   let events = 0;
   let n = 0;
@@ -133,7 +103,7 @@ async function main(): Promise<number> {
     } else {
       report.observe(r);
     }
-    if (++n % PROGRESS_CHECK_EVERY === 0) progress.update(events, sim.stats().nowMs - sim.config.startTimeMs);
+    if (++n % PROGRESS_CHECK_EVERY === 0) bar.update(events, simulatedH());
   }
   if (out !== null) {
     await flush(out, lines);
@@ -142,8 +112,8 @@ async function main(): Promise<number> {
     );
   }
   const seconds = (performance.now() - t0) / 1000;
-  progress.done(events, sim.stats().nowMs - sim.config.startTimeMs);
-  const simH = (sim.stats().nowMs - sim.config.startTimeMs) / 3_600_000;
+  bar.done(simulatedH(), events);
+  const simH = (sim.stats().nowMs - sim.config.startTimeMs) / MS_PER_H;
   process.stdout.write(
     `${events} events (seed ${opts.seed}) in ${seconds.toFixed(2)} s: ${Math.round(events / seconds)} events/s, ` +
       `${simH.toFixed(1)} h simulated, ${sim.world.nodes.length} nodes, ${sim.world.pairs.length} (sku,node) pairs` +
@@ -154,7 +124,7 @@ async function main(): Promise<number> {
     process.stdout.write(
       `\nnaive ATP (on_hand - reserved >= qty) at decision time:\n${formatNaiveAtpTable(report.summary())}\n`,
     );
-  return 0;
+  return EXIT_OK;
 }
 
 async function flush(out: WriteStream, lines: string[]): Promise<void> {
@@ -164,54 +134,10 @@ async function flush(out: WriteStream, lines: string[]): Promise<void> {
   if (!ok) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
 }
 
-/** One progress line on stderr, redrawn in place on a terminal, every 10% otherwise. */
-class Progress {
-  private lastDrawMs = 0;
-  private lastDecile = -1;
-  private readonly tty = process.stderr.isTTY === true;
-  private readonly startMs = performance.now();
-
-  constructor(private readonly total: number) {}
-
-  update(events: number, simMs: number): void {
-    const now = performance.now();
-    if (this.tty) {
-      if (now - this.lastDrawMs < PROGRESS_INTERVAL_MS) return;
-      this.lastDrawMs = now;
-      process.stderr.write(`\r${this.line(events, simMs, now)}`);
-    } else {
-      const decile = Math.floor((10 * Math.min(events, this.total)) / this.total);
-      if (decile === this.lastDecile) return;
-      this.lastDecile = decile;
-      process.stderr.write(`${this.line(events, simMs, now)}\n`);
-    }
-  }
-
-  done(events: number, simMs: number): void {
-    const line = this.line(events, simMs, performance.now());
-    process.stderr.write(this.tty ? `\r${line}\n` : `${line}\n`);
-  }
-
-  private line(events: number, simMs: number, now: number): string {
-    const share = Math.min(1, events / this.total);
-    const filled = Math.round(share * PROGRESS_BAR_WIDTH);
-    const rate = events / Math.max(1e-3, (now - this.startMs) / 1000);
-    return (
-      `[${'#'.repeat(filled)}${'.'.repeat(PROGRESS_BAR_WIDTH - filled)}] ${(share * 100).toFixed(1).padStart(5)}% ` +
-      `${events}/${this.total} events, ${Math.round(rate)} ev/s, ${(simMs / 3_600_000).toFixed(1)} h simulated`
-    );
-  }
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = simProgram();
+  onAction(program, (raw: RawSimFlags) => runSim(simFlags(raw)));
+  return runProgram(program, argv);
 }
 
-// Runs only as a script, so tests can import parseCliArgs without side effects.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`sim-cli: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+runMain(import.meta.url, main);

@@ -9,13 +9,23 @@
  *   <csv-dir>/{train,valid,test,calibration,held-out}.csv   (only with --csv-dir)
  *
  * Deterministic: the same flags write byte-identical bundle and report files.
- * Progress goes to stderr, the summary table to stdout.
+ * Progress goes to stderr, the summary table to stdout. Exit 2 = bad flags
+ * (the message names the flag), 1 = the run failed.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import {
+  type Command,
+  createProgram,
+  EXIT_OK,
+  flagError,
+  onAction,
+  runProgram,
+} from '@mercato/platform/flags';
+import { runMain } from '@mercato/platform/run-main';
 import { writeCurrentPointer, writeModelBundle } from './bundle/write-model-bundle.js';
+import { realNumberFlag, wholeNumberFlag } from './cli/number-flags.js';
+import { readFlags } from './cli/read-flags.js';
 import { writeRowsCsv } from './dataset/write-csv.js';
 import {
   bundleVersion,
@@ -32,49 +42,11 @@ export const DEFAULT_MODELS_DIR = 'models';
 export const DEFAULT_REPORTS_DIR = join('training', 'reports');
 /** Suggested --csv-dir (gitignored). */
 export const DEFAULT_CSV_DIR = join('training', 'out', 'csv');
-
-const USAGE = `usage: train-cli [options]
-
-  --seed S             training world seed and trainer seed (default ${DEFAULT_TRAIN_CONFIG.seed})
-  --worlds N           training worlds: seeds S, S+${WORLD_SEED_STRIDE}, ... (default ${DEFAULT_TRAIN_CONFIG.trainWorlds})
-  --events N           events per training world (default ${DEFAULT_TRAIN_CONFIG.events})
-  --calibration-worlds N  worlds (seeds after the training ones) that calibration and thresholds
-                       are fitted on; 0 = the training worlds' validation split (default ${DEFAULT_TRAIN_CONFIG.calibrationWorlds})
-  --calibration-events N  events per calibration world (default ${DEFAULT_TRAIN_CONFIG.calibrationEvents})
-  --test-seed S        held-out world seed, not a training seed (default ${DEFAULT_TRAIN_CONFIG.testSeed})
-  --test-events N      events of the held-out world (default ${DEFAULT_TRAIN_CONFIG.testEvents})
-  --cost-ratio R       one oversell costs R lost sales at checkout (default ${DEFAULT_TRAIN_CONFIG.costRatio})
-  --browse-cost-ratio R  the same for product-page badges (default ${DEFAULT_TRAIN_CONFIG.browseCostRatio})
-  --hot-rate R         requests/min above which a SKU is hot (default ${DEFAULT_TRAIN_CONFIG.hotSkuRatePerMin})
-  --trees N            boosting rounds at most (default ${DEFAULT_TRAIN_CONFIG.gbdt.nTrees})
-  --depth N            tree depth (default ${DEFAULT_TRAIN_CONFIG.gbdt.maxDepth})
-  --calibration M      isotonic | platt (default ${DEFAULT_TRAIN_CONFIG.calibration})
-  --out DIR            models root; the bundle goes to DIR/<version> and DIR/CURRENT names it (default ${DEFAULT_MODELS_DIR})
-  --reports DIR        report root; the report goes to DIR/<version> (default ${DEFAULT_REPORTS_DIR})
-  --csv-dir DIR        also write the splits as CSV there (suggested: ${DEFAULT_CSV_DIR}, gitignored)
-  --no-current         do not point DIR/CURRENT at the new bundle
-  --help               this text`;
-
-const OPTIONS = {
-  seed: { type: 'string' },
-  worlds: { type: 'string' },
-  events: { type: 'string' },
-  'calibration-worlds': { type: 'string' },
-  'calibration-events': { type: 'string' },
-  'test-seed': { type: 'string' },
-  'test-events': { type: 'string' },
-  'cost-ratio': { type: 'string' },
-  'browse-cost-ratio': { type: 'string' },
-  'hot-rate': { type: 'string' },
-  trees: { type: 'string' },
-  depth: { type: 'string' },
-  calibration: { type: 'string' },
-  out: { type: 'string' },
-  reports: { type: 'string' },
-  'csv-dir': { type: 'string' },
-  'no-current': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** Most training or calibration worlds one run may simulate. */
+const MAX_WORLDS = 100;
+const MIN_WORLD_EVENTS = 10_000;
+const MAX_WORLD_EVENTS = 100_000_000;
+const CALIBRATIONS = ['isotonic', 'platt'] as const;
 
 export interface TrainCliOptions {
   config: TrainConfig;
@@ -84,84 +56,144 @@ export interface TrainCliOptions {
   current: boolean;
 }
 
-export class TrainUsageError extends Error {
-  override name = 'TrainUsageError';
+/** The flags as commander reads them (strings), before validation. */
+export interface RawTrainFlags {
+  seed?: string;
+  worlds?: string;
+  events?: string;
+  calibrationWorlds?: string;
+  calibrationEvents?: string;
+  testSeed?: string;
+  testEvents?: string;
+  costRatio?: string;
+  browseCostRatio?: string;
+  hotRate?: string;
+  trees?: string;
+  depth?: string;
+  calibration?: string;
+  out?: string;
+  reports?: string;
+  csvDir?: string;
+  /** false with --no-current. */
+  current?: boolean;
 }
 
-/** Parses and validates argv; every error names the flag. */
-export function parseTrainArgs(argv: string[]): TrainCliOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new TrainUsageError((err as Error).message);
-  }
-  if (values.help === true) return 'help';
+/** The command line (no action attached). */
+export function trainProgram(): Command {
   const d = DEFAULT_TRAIN_CONFIG;
-  const str = (k: string): string | undefined => values[k] as string | undefined;
-  const int = (k: string, def: number, min: number, max: number): number => {
-    const raw = str(k);
-    if (raw === undefined) return def;
-    const s = raw.replaceAll('_', '');
-    if (!/^\d+$/.test(s)) throw new TrainUsageError(`--${k}: expected a whole number, got "${raw}"`);
-    const n = Number(s);
-    if (!Number.isSafeInteger(n) || n < min || n > max) {
-      throw new TrainUsageError(`--${k}: must be between ${min} and ${max}, got ${raw}`);
-    }
-    return n;
-  };
-  const real = (k: string, def: number, min: number, max: number): number => {
-    const raw = str(k);
-    if (raw === undefined) return def;
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n))
-      throw new TrainUsageError(`--${k}: expected a number, got "${raw}"`);
-    if (n < min || n > max)
-      throw new TrainUsageError(`--${k}: must be between ${min} and ${max}, got ${raw}`);
-    return n;
-  };
-  const dir = (k: string, def: string | null): string | null => {
-    const raw = str(k);
-    if (raw === undefined) return def;
-    if (raw.trim() === '') throw new TrainUsageError(`--${k}: expected a directory path`);
-    return raw;
-  };
-  const calibration = str('calibration') ?? d.calibration;
-  if (calibration !== 'isotonic' && calibration !== 'platt') {
-    throw new TrainUsageError(`--calibration: expected isotonic or platt, got "${calibration}"`);
+  return createProgram(
+    'train-cli',
+    'Simulates the training worlds, trains, calibrates and evaluates the GBDT, and writes the model bundle and its report.',
+  )
+    .option('--seed <s>', `training world seed and trainer seed (default ${d.seed})`)
+    .option(
+      '--worlds <n>',
+      `training worlds: seeds S, S+${WORLD_SEED_STRIDE}, ... (default ${d.trainWorlds})`,
+    )
+    .option('--events <n>', `events per training world (default ${d.events})`)
+    .option(
+      '--calibration-worlds <n>',
+      'worlds (seeds after the training ones) that calibration and thresholds are fitted on; ' +
+        `0 = the training worlds' validation split (default ${d.calibrationWorlds})`,
+    )
+    .option('--calibration-events <n>', `events per calibration world (default ${d.calibrationEvents})`)
+    .option('--test-seed <s>', `held-out world seed, not a training seed (default ${d.testSeed})`)
+    .option('--test-events <n>', `events of the held-out world (default ${d.testEvents})`)
+    .option('--cost-ratio <r>', `one oversell costs R lost sales at checkout (default ${d.costRatio})`)
+    .option('--browse-cost-ratio <r>', `the same for product-page badges (default ${d.browseCostRatio})`)
+    .option('--hot-rate <r>', `requests/min above which a SKU is hot (default ${d.hotSkuRatePerMin})`)
+    .option('--trees <n>', `boosting rounds at most (default ${d.gbdt.nTrees})`)
+    .option('--depth <n>', `tree depth (default ${d.gbdt.maxDepth})`)
+    .option('--calibration <m>', `${CALIBRATIONS.join(' | ')} (default ${d.calibration})`)
+    .option(
+      '--out <dir>',
+      `models root; the bundle goes to DIR/<version> and DIR/CURRENT names it (default ${DEFAULT_MODELS_DIR})`,
+    )
+    .option(
+      '--reports <dir>',
+      `report root; the report goes to DIR/<version> (default ${DEFAULT_REPORTS_DIR})`,
+    )
+    .option(
+      '--csv-dir <dir>',
+      `also write the splits as CSV there (suggested: ${DEFAULT_CSV_DIR}, gitignored)`,
+    )
+    .option('--no-current', 'do not point DIR/CURRENT at the new bundle');
+}
+
+/** Validates raw flags into a training config and output folders; every error names the flag. */
+export function trainFlags(raw: RawTrainFlags): TrainCliOptions {
+  const d = DEFAULT_TRAIN_CONFIG;
+  const calibration = raw.calibration ?? d.calibration;
+  if (!isCalibration(calibration)) {
+    throw flagError('--calibration', `expected isotonic or platt, got "${calibration}"`);
   }
   const config: TrainConfig = {
     ...d,
-    seed: int('seed', d.seed, 0, 0xffff_ffff - 100 * WORLD_SEED_STRIDE),
-    trainWorlds: int('worlds', d.trainWorlds, 1, 100),
-    events: int('events', d.events, 10_000, 100_000_000),
-    calibrationWorlds: int('calibration-worlds', d.calibrationWorlds, 0, 100),
-    calibrationEvents: int('calibration-events', d.calibrationEvents, 10_000, 100_000_000),
-    testSeed: int('test-seed', d.testSeed, 0, 0xffff_ffff),
-    testEvents: int('test-events', d.testEvents, 10_000, 100_000_000),
-    costRatio: real('cost-ratio', d.costRatio, 0.01, 1e6),
-    browseCostRatio: real('browse-cost-ratio', d.browseCostRatio, 0.01, 1e6),
-    hotSkuRatePerMin: real('hot-rate', d.hotSkuRatePerMin, 0, 1e9),
+    seed: wholeNumberFlag(raw.seed, '--seed', 0, 0xffff_ffff - MAX_WORLDS * WORLD_SEED_STRIDE, d.seed),
+    trainWorlds: wholeNumberFlag(raw.worlds, '--worlds', 1, MAX_WORLDS, d.trainWorlds),
+    events: wholeNumberFlag(raw.events, '--events', MIN_WORLD_EVENTS, MAX_WORLD_EVENTS, d.events),
+    calibrationWorlds: wholeNumberFlag(
+      raw.calibrationWorlds,
+      '--calibration-worlds',
+      0,
+      MAX_WORLDS,
+      d.calibrationWorlds,
+    ),
+    calibrationEvents: wholeNumberFlag(
+      raw.calibrationEvents,
+      '--calibration-events',
+      MIN_WORLD_EVENTS,
+      MAX_WORLD_EVENTS,
+      d.calibrationEvents,
+    ),
+    testSeed: wholeNumberFlag(raw.testSeed, '--test-seed', 0, 0xffff_ffff, d.testSeed),
+    testEvents: wholeNumberFlag(
+      raw.testEvents,
+      '--test-events',
+      MIN_WORLD_EVENTS,
+      MAX_WORLD_EVENTS,
+      d.testEvents,
+    ),
+    costRatio: realNumberFlag(raw.costRatio, '--cost-ratio', 0.01, 1e6, d.costRatio),
+    browseCostRatio: realNumberFlag(raw.browseCostRatio, '--browse-cost-ratio', 0.01, 1e6, d.browseCostRatio),
+    hotSkuRatePerMin: realNumberFlag(raw.hotRate, '--hot-rate', 0, 1e9, d.hotSkuRatePerMin),
     calibration,
     gbdt: {
       ...d.gbdt,
-      nTrees: int('trees', d.gbdt.nTrees ?? 100, 1, 100_000),
-      maxDepth: int('depth', d.gbdt.maxDepth ?? 6, 1, 16),
+      nTrees: wholeNumberFlag(raw.trees, '--trees', 1, 100_000, d.gbdt.nTrees ?? 100),
+      maxDepth: wholeNumberFlag(raw.depth, '--depth', 1, 16, d.gbdt.maxDepth ?? 6),
     },
   };
   config.gbdt.maxLeaves = 2 ** (config.gbdt.maxDepth ?? 6);
   if ([...trainWorldSeeds(config), ...calibrationWorldSeeds(config)].includes(config.testSeed)) {
-    throw new TrainUsageError(
-      `--test-seed: ${config.testSeed} is a training or calibration world seed; pick a held-out one`,
+    throw flagError(
+      '--test-seed',
+      `${config.testSeed} is a training or calibration world seed; pick a held-out one`,
     );
   }
   return {
     config,
-    out: dir('out', DEFAULT_MODELS_DIR)!,
-    reports: dir('reports', DEFAULT_REPORTS_DIR)!,
-    csvDir: dir('csv-dir', null),
-    current: values['no-current'] !== true,
+    out: dirFlag(raw.out, '--out') ?? DEFAULT_MODELS_DIR,
+    reports: dirFlag(raw.reports, '--reports') ?? DEFAULT_REPORTS_DIR,
+    csvDir: dirFlag(raw.csvDir, '--csv-dir'),
+    current: raw.current !== false,
   };
+}
+
+function isCalibration(s: string): s is TrainConfig['calibration'] {
+  return (CALIBRATIONS as readonly string[]).includes(s);
+}
+
+function dirFlag(raw: string | undefined, flag: string): string | null {
+  if (raw === undefined) return null;
+  if (raw.trim() === '') throw flagError(flag, 'expected a directory path');
+  return raw;
+}
+
+/** Parses and validates argv without running anything (tests); 'help' for --help. */
+export function parseTrainArgs(argv: readonly string[]): TrainCliOptions | 'help' {
+  const raw = readFlags<RawTrainFlags>(trainProgram(), argv);
+  return raw === 'help' ? 'help' : trainFlags(raw);
 }
 
 /** Writes bundle, CURRENT, report and (optionally) CSV for a finished run; returns the bundle dir. */
@@ -186,21 +218,8 @@ export async function writeTrainingOutputs(
   return bundleDir;
 }
 
-async function main(): Promise<number> {
-  let opts: TrainCliOptions | 'help';
-  try {
-    opts = parseTrainArgs(process.argv.slice(2));
-  } catch (err) {
-    if (err instanceof TrainUsageError) {
-      process.stderr.write(`train-cli: ${err.message}\n${USAGE}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  if (opts === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+/** Runs the whole pipeline and writes its outputs; the summary goes to stdout. */
+export async function runTrain(opts: TrainCliOptions): Promise<number> {
   const t0 = performance.now();
   process.stderr.write(`training ${bundleVersion(opts.config)}\n`);
   const result = runTraining(opts.config);
@@ -214,18 +233,13 @@ async function main(): Promise<number> {
         .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
         .join(', ')})\n`,
   );
-  return 0;
+  return EXIT_OK;
 }
 
-// Runs only as a script, so tests can import parseTrainArgs without side effects.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`train-cli: ${(err as Error).stack ?? String(err)}\n`);
-      process.exitCode = 1;
-    },
-  );
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = trainProgram();
+  onAction(program, (raw: RawTrainFlags) => runTrain(trainFlags(raw)));
+  return runProgram(program, argv);
 }
+
+runMain(import.meta.url, main);

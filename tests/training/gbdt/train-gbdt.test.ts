@@ -5,7 +5,7 @@ import {
   predictProba,
   predictRaw,
 } from '../../../training/src/gbdt/gbdt-model.js';
-import { GbdtParamError, resolveGbdtParams } from '../../../training/src/gbdt/gbdt-params.js';
+import { resolveGbdtParams } from '../../../training/src/gbdt/gbdt-params.js';
 import { meanLogLoss } from '../../../training/src/gbdt/log-loss.js';
 import { syntheticBinaryData } from '../../../training/src/gbdt/synthetic-data.js';
 import { trainGbdt } from '../../../training/src/gbdt/train-gbdt.js';
@@ -199,9 +199,12 @@ t.test('invalid parameters and inputs are refused with the field named', async (
     ['maxBins', { maxBins: 300 }],
     ['rowSubsample', { rowSubsample: 0 }],
   ] as const) {
-    t.throws(() => resolveGbdtParams(bad), { name: 'GbdtParamError', message: new RegExp(`^${field}:`) });
+    t.throws(() => resolveGbdtParams(bad), {
+      code: 'ATP_ERR_GBDT_PARAMS',
+      message: new RegExp(`^${field}:`),
+    });
   }
-  t.throws(() => trainGbdt(new Float32Array(4), Uint8Array.of(0, 2), 2, 2), GbdtParamError);
+  t.throws(() => trainGbdt(new Float32Array(4), Uint8Array.of(0, 2), 2, 2), { code: 'ATP_ERR_GBDT_PARAMS' });
   t.throws(() => trainGbdt(new Float32Array(3), Uint8Array.of(0, 1), 2, 2), {
     message: /^x: holds 3 values/,
   });

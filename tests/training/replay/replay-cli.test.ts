@@ -37,11 +37,11 @@ t.test('flags are validated at the edge and every error names the flag', async (
     [['--to', 'kafka', '--brokers', 'h:1', '--events', '10', '--verify'], '--verify'],
   ];
   for (const [argv, field] of cases) {
-    t.throws(() => parseReplayArgs(argv), { code: 'ATP_ERR_REPLAY_CONFIG', field }, argv.join(' '));
+    t.throws(() => parseReplayArgs(argv), { code: 'ATP_ERR_INVALID_FLAG', field }, argv.join(' '));
   }
   const bad = await run(['--to', 'nowhere', '--events', '1']);
   t.equal(bad.code, 2);
-  t.match(bad.err, /ATP_ERR_REPLAY_CONFIG: --to/);
+  t.match(bad.err, /ATP_ERR_INVALID_FLAG --to/);
 });
 
 t.test(
@@ -92,5 +92,5 @@ t.test('a recorded NDJSON file is replayed, and a bad line stops it with its lin
   writeFileSync(bad, `${encodeEvent(ev('receipt', 9, 1))}\n{"schema":"inventory.mutation.v1"}\n`);
   const b = await run(['--to', 'memory', '--file', bad, '--no-progress']);
   t.equal(b.code, 2);
-  t.match(b.err, /ATP_ERR_REPLAY_BAD_LINE: line 2: /);
+  t.match(b.err, /ATP_ERR_REPLAY_BAD_LINE line 2: /);
 });

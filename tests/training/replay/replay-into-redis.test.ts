@@ -7,7 +7,7 @@ import { PENDING_SUFFIX } from '../../../adapters/src/redis/redis-keys.js';
 import { R } from '../../../features/src/record-layout.js';
 import { validateIngestConfig } from '../../../ingest/src/ingest-config.js';
 import { metricValue } from '../../../ingest/src/ingest-metrics.js';
-import { createIngester } from '../../../ingest/src/ingester.js';
+import { startIngestService } from '../../../ingest/src/main.js';
 import { createSimulator } from '../../../training/src/simulator/simulator.js';
 import { startKafkaMockCluster } from '../../helpers/kafka-mock-cluster.js';
 import { startRedisServer } from '../../helpers/redis-server.js';
@@ -74,8 +74,7 @@ t.test(
       metricsPort: null,
       logLevel: 'silent',
     });
-    const ingester = createIngester(config, { logger: quietLog });
-    await ingester.start();
+    const ingester = await startIngestService(config, { logger: quietLog });
     t.teardown(() => ingester.stop());
     const admin = new Kafka({
       clientId: 'accept-admin',

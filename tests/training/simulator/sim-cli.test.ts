@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { decodeEvent } from '../../../proto/v1/inventory-event.js';
-import { CliUsageError, parseCliArgs } from '../../../training/src/sim-cli.js';
+import { parseCliArgs } from '../../../training/src/sim-cli.js';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../../training/src/sim-cli.ts');
@@ -45,7 +45,7 @@ t.test('bad flags are rejected with an error naming the flag', async (t) => {
     [['--events', '5', '--bogus'], /--bogus/],
   ];
   for (const [argv, msg] of cases)
-    t.throws(() => parseCliArgs(argv), { name: CliUsageError.name, message: msg });
+    t.throws(() => parseCliArgs(argv), { name: 'AtpError', code: 'ATP_ERR_INVALID_FLAG', message: msg });
 });
 
 t.test('the CLI writes replayable NDJSON and prints the oversell table', async (t) => {

@@ -1,10 +1,10 @@
 import t from 'tap';
+import { AtpError } from '../../../platform/src/errors.js';
+import { ERR } from '../../../training/src/errors.js';
 import {
   DEFAULT_SIM_CONFIG,
   resolveSimConfig,
-  SIM_ERR_CONFIG,
   SIM_MAX_DELAY_MS,
-  SimConfigError,
 } from '../../../training/src/simulator/sim-config.js';
 
 t.test('an empty input resolves to the documented defaults', async (t) => {
@@ -35,9 +35,9 @@ t.test('invalid values are rejected with an error naming the field', async (t) =
       resolveSimConfig(input);
       t.fail(`${field} should have been rejected`);
     } catch (err) {
-      t.type(err, SimConfigError);
-      t.equal((err as SimConfigError).field, field);
-      t.equal((err as SimConfigError).code, SIM_ERR_CONFIG);
+      t.type(err, AtpError);
+      t.equal((err as AtpError).field, field);
+      t.equal((err as AtpError).code, ERR.SIM_CONFIG.code);
     }
   }
 });

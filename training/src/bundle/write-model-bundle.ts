@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FEATURE_COUNT, FEATURE_NAMES, featureSchemaHash } from '@mercato/features/feature-vector';
+import { AtpError } from '@mercato/platform/errors';
 import {
   type Calibration,
   type DriftHistogram,
@@ -20,6 +21,7 @@ import {
   parseModelManifest,
   type Thresholds,
 } from '@mercato/proto/v1/model-manifest';
+import { ERR } from '../errors.js';
 import type { GbdtModel } from '../gbdt/gbdt-model.js';
 import { exportGbdtToOnnx } from '../onnx/export-gbdt-onnx.js';
 
@@ -72,7 +74,8 @@ export function buildModelBundle(input: ModelBundleInput): Omit<WrittenBundle, '
   if (input.onnx !== undefined) modelBytes = input.onnx;
   else if (input.model !== undefined) {
     if (input.model.featureCount !== featureNames.length) {
-      throw new Error(
+      throw new AtpError(
+        ERR.INVALID_ARGUMENT,
         `writeModelBundle: the model has ${input.model.featureCount} features, featureNames has ${featureNames.length}`,
       );
     }
@@ -80,7 +83,7 @@ export function buildModelBundle(input: ModelBundleInput): Omit<WrittenBundle, '
       modelVersion: input.version,
       featureNames,
     });
-  } else throw new Error('writeModelBundle: give either model or onnx');
+  } else throw new AtpError(ERR.INVALID_ARGUMENT, 'writeModelBundle: give either model or onnx', 'model');
   const manifest: ModelManifest = {
     schema: MODEL_MANIFEST_SCHEMA,
     version: input.version,

@@ -6,7 +6,9 @@
  * merged (smallest adjacent weight first, which keeps the fit monotone) until
  * at most maxKnots remain, so the manifest stays small.
  */
+import { AtpError } from '@mercato/platform/errors';
 import type { Calibration } from '@mercato/proto/v1/model-manifest';
+import { ERR } from '../errors.js';
 
 /** Upper bound of knots written to the manifest. */
 export const ISOTONIC_MAX_KNOTS = 200;
@@ -19,7 +21,7 @@ export function fitIsotonic(
   rows: number,
   maxKnots = ISOTONIC_MAX_KNOTS,
 ): Extract<Calibration, { method: 'isotonic' }> {
-  if (rows < 1) throw new Error('fitIsotonic: need at least one row');
+  if (rows < 1) throw new AtpError(ERR.INVALID_ARGUMENT, 'fitIsotonic: need at least one row', 'rows');
   const order = new Int32Array(rows);
   for (let i = 0; i < rows; i++) order[i] = i;
   order.sort((a, b) => p[a]! - p[b]! || a - b);

@@ -46,6 +46,8 @@ import {
   type NodeInfo,
 } from '@mercato/features/node-profile';
 import { SkuRateSketch } from '@mercato/features/sku-rate-sketch';
+import { AtpError } from '@mercato/platform/errors';
+import { ERR } from '../errors.js';
 import type { SimRecord } from '../simulator/sim-record.js';
 import {
   CANCELLED_BY_BUYER,
@@ -180,7 +182,8 @@ export function buildDataset(
         for (let k = 0; k < r.candidates.length; k++) {
           const nodeId = r.candidates[k]!;
           const node = directory.get(nodeId);
-          if (node === undefined) throw new Error(`checkout ${r.checkoutId} names unknown node ${nodeId}`);
+          if (node === undefined)
+            throw new AtpError(ERR.DATASET_INVALID, `checkout ${r.checkoutId} names unknown node ${nodeId}`);
           const row = out.add(r.atMs, checkouts, k, NODE_TYPE_CODE[node.nodeType]);
           if (first < 0) first = row;
           if (nodeId === r.promisedNode) out.promisedBySim[row] = 1;
@@ -204,7 +207,10 @@ export function buildDataset(
         pending.delete(r.checkoutId);
         const [first, count] = p;
         if (r.feasible.length !== count) {
-          throw new Error(`outcome ${r.checkoutId} has ${r.feasible.length} labels for ${count} candidates`);
+          throw new AtpError(
+            ERR.DATASET_INVALID,
+            `outcome ${r.checkoutId} has ${r.feasible.length} labels for ${count} candidates`,
+          );
         }
         const cancelled =
           r.cancelledBy === 'buyer'

@@ -5,6 +5,8 @@
  * checkouts, never inside one. The acceptance numbers come from a separate,
  * held-out world; this in-world test split is reported beside them.
  */
+import { AtpError } from '@mercato/platform/errors';
+import { ERR } from '../errors.js';
 import { type DecisionRows, sliceRows } from './decision-rows.js';
 
 export interface SplitShares {
@@ -60,7 +62,8 @@ export function concatRows(parts: readonly DecisionRows[]): DecisionRows {
     }
     return out;
   };
-  if (parts.length === 0) throw new Error('concatRows: nothing to concatenate');
+  if (parts.length === 0)
+    throw new AtpError(ERR.INVALID_ARGUMENT, 'concatRows: nothing to concatenate', 'parts');
   return {
     rows,
     x: cat((p) => p.x),

@@ -1,25 +1,20 @@
 /**
  * Hyper-parameters of the gradient-boosted tree trainer, with documented
  * defaults. `resolveGbdtParams(input)` merges a partial input over the
- * defaults and validates every field (GbdtParamError names it); inside the
- * trainer the resolved params are trusted.
+ * defaults and validates every field (an ATP_ERR_GBDT_PARAMS AtpError names
+ * it); inside the trainer the resolved params are trusted.
  */
+import { AtpError } from '@mercato/platform/errors';
+import { ERR } from '../errors.js';
 
 /** Largest number of bins per feature: bins are stored in a Uint8 matrix. */
 export const MAX_BINS_LIMIT = 256;
 /** Largest leaf limit: histogram memory grows with the leaves a tree keeps open. */
 export const MAX_LEAVES_LIMIT = 4096;
 
-export const GBDT_ERR_PARAMS = 'ATP_ERR_GBDT_PARAMS';
-
-export class GbdtParamError extends Error {
-  readonly code = GBDT_ERR_PARAMS;
-  readonly field: string;
-  constructor(field: string, problem: string) {
-    super(`${field}: ${problem}`);
-    this.name = 'GbdtParamError';
-    this.field = field;
-  }
+/** A parameter's or input's problem, as the coded error (ATP_ERR_GBDT_PARAMS) naming the field. */
+export function gbdtParamError(field: string, problem: string): AtpError {
+  return new AtpError(ERR.GBDT_PARAMS, `${field}: ${problem}`, field);
 }
 
 export interface GbdtParams {
@@ -90,12 +85,11 @@ export function resolveGbdtParams(input: Partial<GbdtParams> = {}): GbdtParams {
 }
 
 function num(field: string, v: unknown, min: number, max: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    throw new GbdtParamError(field, 'expected a finite number');
-  if (v < min || v > max) throw new GbdtParamError(field, `must be between ${min} and ${max}, got ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw gbdtParamError(field, 'expected a finite number');
+  if (v < min || v > max) throw gbdtParamError(field, `must be between ${min} and ${max}, got ${v}`);
 }
 
 function int(field: string, v: unknown, min: number, max: number): void {
   num(field, v, min, max);
-  if (!Number.isInteger(v)) throw new GbdtParamError(field, `expected an integer, got ${v}`);
+  if (!Number.isInteger(v)) throw gbdtParamError(field, `expected an integer, got ${v}`);
 }

@@ -13,18 +13,17 @@ export {
 } from './gbdt-model.js';
 export {
   DEFAULT_GBDT_PARAMS,
-  GBDT_ERR_PARAMS,
-  GbdtParamError,
   type GbdtParams,
+  gbdtParamError,
   MAX_BINS_LIMIT,
   MAX_LEAVES_LIMIT,
   resolveGbdtParams,
 } from './gbdt-params.js';
+export { accumulateHistogram, HistogramPool } from './histogram-pool.js';
 export { logit, logLossGradients, meanLogLoss, meanLogLossRaw, sigmoid } from './log-loss.js';
 export { findBestSplit, leafScore, leafValue, type SplitCandidate, splitGain } from './split-gain.js';
 export { type SyntheticData, syntheticBinaryData } from './synthetic-data.js';
 export {
-  accumulateHistogram,
   addTreeBinned,
   type RoundInfo,
   type TrainGbdtOptions,

@@ -12,8 +12,10 @@
  * timestamps, no random ids), so the bundle's sha256 is reproducible.
  */
 
+import { AtpError } from '@mercato/platform/errors';
 import { MODEL_INPUT_NAME, MODEL_OUTPUT_NAME } from '@mercato/proto/v1/model-manifest';
 import onnxProto from 'onnx-proto';
+import { ERR } from '../errors.js';
 import type { GbdtModel } from '../gbdt/gbdt-model.js';
 
 const { onnx } = onnxProto;
@@ -49,8 +51,10 @@ export function exportGbdtToOnnx(
   opts: ExportOptions = {},
 ): Uint8Array {
   if (featureCount !== model.featureCount) {
-    throw new Error(
+    throw new AtpError(
+      ERR.INVALID_ARGUMENT,
       `exportGbdtToOnnx: the model has ${model.featureCount} features, asked for ${featureCount}`,
+      'featureCount',
     );
   }
   const treeIds: number[] = [];

@@ -48,6 +48,8 @@ import {
   trainWorldSeeds,
 } from './train-config.js';
 
+/** Progress labels are padded to this width so the bars of one run line up. */
+const BAR_LABEL_WIDTH = 22;
 /** Rows of the first training world hashed into the manifest: the committed-bundle test re-derives them cheaply. */
 export const FINGERPRINT_ROWS = 2_000;
 /** Acceptance (issue 3): at naive ATP's promise rate, at most this share of naive's oversell rate. */
@@ -126,7 +128,7 @@ export function runTraining(config: TrainConfig, options: RunOptions = {}): Trai
       : seedsOf((p) => p.valid);
 
   const params = resolveGbdtParams({ ...config.gbdt, seed: config.seed });
-  const bar = new ProgressBar('boosting', params.nTrees, ' trees', sink);
+  const bar = new ProgressBar('boosting'.padEnd(BAR_LABEL_WIDTH), params.nTrees, ' trees', sink);
   const model = trainGbdt(train.x, train.y, train.rows, FEATURE_COUNT, params, {
     valid: { x: valid.x, y: valid.y, rows: valid.rows },
     onRound: (r) => bar.update(r.round, `valid logloss ${r.validLoss.toFixed(5)}`),
@@ -195,7 +197,7 @@ function simulateWorld(
   timings: Record<string, number>,
   prefix = '',
 ): WorldRows {
-  const bar = new ProgressBar(`${prefix}world ${seed}`, events, ' events', sink);
+  const bar = new ProgressBar(`${prefix}world ${seed}`.padEnd(BAR_LABEL_WIDTH), events, ' events', sink);
   const { dataset } = simulatedDataset({
     seed,
     events,

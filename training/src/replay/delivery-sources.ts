@@ -7,27 +7,15 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import { AtpError } from '@mercato/platform/errors';
 import { decodeEvent } from '@mercato/proto/v1/inventory-event';
 import { ContractError } from '@mercato/proto/v1/validate';
+import { ERR } from '../errors.js';
 import type { SimConfigInput } from '../simulator/sim-config.js';
 import { Simulator } from '../simulator/simulator.js';
 import type { Delivery } from './perturb-delivery.js';
 
 const READ_CHUNK_BYTES = 1 << 20;
-
-export const REPLAY_ERR_BAD_LINE = 'ATP_ERR_REPLAY_BAD_LINE';
-
-export class ReplayInputError extends Error {
-  readonly code = REPLAY_ERR_BAD_LINE;
-  constructor(
-    readonly line: number,
-    readonly field: string,
-    message: string,
-  ) {
-    super(`line ${line}: ${message}`);
-    this.name = 'ReplayInputError';
-  }
-}
 
 export interface SimulatedSource {
   sim: Simulator;
@@ -72,7 +60,11 @@ export function fileSource(path: string): FileSource {
           if (event.eventTimeMs > clockMs) clockMs = event.eventTimeMs;
           yield { deliverAtMs: clockMs, event };
         } catch (err) {
-          if (err instanceof ContractError) throw new ReplayInputError(number, err.field, err.message);
+          if (err instanceof ContractError) {
+            throw new AtpError(ERR.REPLAY_BAD_LINE, `line ${number}: ${err.message}`, err.field, {
+              cause: err,
+            });
+          }
           throw err;
         }
       }

@@ -7,55 +7,44 @@
  *   npm run replay -- --to memory --file events.ndjson --verify
  *
  * Progress goes to stderr; one JSON summary line goes to stdout. Exit 2 =
- * bad flags or input, 1 = the sink failed or --verify found a difference.
+ * bad flags or input (the message names the flag, or the file's line), 1 =
+ * the sink failed or --verify found a difference.
  */
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import { errorLine, hasCode } from '@mercato/platform/errors';
+import {
+  type Command,
+  createProgram,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_USAGE,
+  flagError,
+  listFlag,
+  onAction,
+  oneOfFlag,
+  requiredFlag,
+  runProgram,
+} from '@mercato/platform/flags';
+import { createLogger } from '@mercato/platform/logger';
+import { runMain } from '@mercato/platform/run-main';
 import { mutationsTopic } from '@mercato/proto/v1/topics';
-import { pino } from 'pino';
-import { SimConfigError } from '../simulator/sim-config.js';
-import { fileSource, ReplayInputError, type SimulatedSource, simulatedSource } from './delivery-sources.js';
+import { realNumberFlag, startTimeFlag, wholeNumberFlag } from '../cli/number-flags.js';
+import { readFlags } from '../cli/read-flags.js';
+import { ERR } from '../errors.js';
+import { type FileSource, fileSource, type SimulatedSource, simulatedSource } from './delivery-sources.js';
 import { MAX_SHUFFLE_MS } from './perturb-delivery.js';
 import { checkAgainstSystemView, runReplay } from './replay.js';
 import { KafkaReplaySink, MemoryReplaySink, type ReplaySink } from './replay-sinks.js';
 
-export const EXIT_OK = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-export const REPLAY_ERR_CONFIG = 'ATP_ERR_REPLAY_CONFIG';
+export const DEFAULT_REGION = 'eu-west';
+export const DEFAULT_SEED = 1;
 export const DEFAULT_BATCH_EVENTS = 500;
 export const DEFAULT_SHUFFLE_SHARE = 0.3;
-
-const USAGE = `usage: replay-cli --to kafka|memory (--events N [--seed S] | --file FILE.ndjson) [options]
-
-  --to kafka|memory      produce to Kafka, or apply to the in-memory feature store (no broker)
-  --brokers LIST         bootstrap brokers (required with --to kafka)
-  --region NAME          topic inventory.mutations.<region> (default eu-west)
-  --topic NAME           override the topic
-  --events N             simulate a world until it emitted N events (required unless --file)
-  --seed S               simulator seed (default 1); also seeds --shuffle-ms
-  --skus N               simulated world size in SKUs (default: the simulator's)
-  --start-ms T|now       simulated start time in epoch ms, or now (default: the simulator's)
-  --file FILE            a recorded NDJSON file of wire events, one per line, in delivery order
-  --rate N               events per second (default 0 = as fast as possible)
-  --duplicate            deliver every event twice
-  --shuffle-ms N         delay a share of events by up to N ms of delivery time (0..${MAX_SHUFFLE_MS})
-  --shuffle-share X      share of events delayed (default ${DEFAULT_SHUFFLE_SHARE})
-  --batch N              events per produce request (default ${DEFAULT_BATCH_EVENTS})
-  --verify               with --to memory and a simulated world: compare with the simulator's system view
-  --no-progress          no progress bar on stderr
-`;
-
-export class ReplayConfigError extends Error {
-  readonly code = REPLAY_ERR_CONFIG;
-  constructor(
-    readonly field: string,
-    problem: string,
-  ) {
-    super(`${field}: ${problem}`);
-    this.name = 'ReplayConfigError';
-  }
-}
+const MAX_BATCH_EVENTS = 100_000;
+const MAX_RATE_PER_S = 10_000_000;
+const MAX_SKUS = 10_000_000;
+/** --verify lists at most this many differing pairs. */
+const MAX_MISMATCHES_SHOWN = 10;
+const TARGETS = ['kafka', 'memory'] as const;
 
 export interface ReplayConfig {
   to: 'kafka' | 'memory';
@@ -75,154 +64,132 @@ export interface ReplayConfig {
   progress: boolean;
 }
 
-const OPTIONS = {
-  to: { type: 'string' },
-  brokers: { type: 'string' },
-  region: { type: 'string' },
-  topic: { type: 'string' },
-  events: { type: 'string' },
-  seed: { type: 'string' },
-  skus: { type: 'string' },
-  'start-ms': { type: 'string' },
-  file: { type: 'string' },
-  rate: { type: 'string' },
-  duplicate: { type: 'boolean' },
-  'shuffle-ms': { type: 'string' },
-  'shuffle-share': { type: 'string' },
-  batch: { type: 'string' },
-  verify: { type: 'boolean' },
-  'no-progress': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** The flags as commander reads them (strings), before validation. */
+export interface RawReplayFlags {
+  to?: string;
+  brokers?: string;
+  region?: string;
+  topic?: string;
+  events?: string;
+  seed?: string;
+  skus?: string;
+  startMs?: string;
+  file?: string;
+  rate?: string;
+  duplicate?: boolean;
+  shuffleMs?: string;
+  shuffleShare?: string;
+  batch?: string;
+  verify?: boolean;
+  /** false with --no-progress. */
+  progress?: boolean;
+}
 
-/** Parses and validates argv; every error names the flag. */
-export function parseReplayArgs(
-  argv: readonly string[],
-  nowMs: () => number = Date.now,
-): ReplayConfig | 'help' {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw new ReplayConfigError('$', (err as Error).message);
-  }
-  if (values.help === true) return 'help';
-  const str = (k: string) => values[k] as string | undefined;
-  const to = str('to');
-  if (to !== 'kafka' && to !== 'memory') throw new ReplayConfigError('--to', 'expected kafka or memory');
-  const brokers = (str('brokers') ?? '')
-    .split(',')
-    .map((b) => b.trim())
-    .filter((b) => b !== '');
-  if (to === 'kafka' && brokers.length === 0)
-    throw new ReplayConfigError('--brokers', 'required with --to kafka');
+/** The command line (no action attached). */
+export function replayProgram(): Command {
+  return createProgram(
+    'replay-cli',
+    'Streams a simulated world or a recorded NDJSON file into Kafka or the in-memory feature store.',
+  )
+    .option(
+      '--to <sink>',
+      'kafka: produce to Kafka; memory: apply to the in-memory feature store (no broker)',
+    )
+    .option('--brokers <list>', 'bootstrap brokers host:port,... (required with --to kafka)')
+    .option('--region <name>', `topic inventory.mutations.<region> (default ${DEFAULT_REGION})`)
+    .option('--topic <name>', 'override the topic')
+    .option('--events <n>', 'simulate a world until it emitted N events (required unless --file)')
+    .option('--seed <s>', `simulator seed (default ${DEFAULT_SEED}); also seeds --shuffle-ms`)
+    .option('--skus <n>', "simulated world size in SKUs (default: the simulator's)")
+    .option('--start-ms <t>', "simulated start time in epoch ms, or now (default: the simulator's)")
+    .option('--file <file>', 'a recorded NDJSON file of wire events, one per line, in delivery order')
+    .option('--rate <n>', 'events per second (default 0 = as fast as possible)')
+    .option('--duplicate', 'deliver every event twice')
+    .option(
+      '--shuffle-ms <n>',
+      `delay a share of events by up to N ms of delivery time (0..${MAX_SHUFFLE_MS})`,
+    )
+    .option('--shuffle-share <x>', `share of events delayed (default ${DEFAULT_SHUFFLE_SHARE})`)
+    .option('--batch <n>', `events per produce request (default ${DEFAULT_BATCH_EVENTS})`)
+    .option('--verify', "with --to memory and a simulated world: compare with the simulator's system view")
+    .option('--no-progress', 'no progress bar on stderr');
+}
+
+/** Validates raw flags; every error is an ATP_ERR_INVALID_FLAG naming the flag. */
+export function replayConfig(raw: RawReplayFlags, nowMs: () => number = Date.now): ReplayConfig {
+  const to = oneOfFlag(requiredFlag(raw.to, '--to', 'kafka or memory'), '--to', TARGETS, 'memory');
+  const brokers = raw.brokers === undefined ? [] : listFlag(raw.brokers, '--brokers');
+  if (to === 'kafka' && brokers.length === 0) throw flagError('--brokers', 'required with --to kafka');
   for (const b of brokers) {
-    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b))
-      throw new ReplayConfigError('--brokers', `"${b}" is not host:port`);
+    if (!/^[A-Za-z0-9.-]+:\d{1,5}$/.test(b)) throw flagError('--brokers', `"${b}" is not host:port`);
   }
-  const region = str('region') ?? 'eu-west';
-  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(region))
-    throw new ReplayConfigError('--region', 'expected e.g. eu-west');
-  const topic = str('topic') ?? mutationsTopic(region);
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic))
-    throw new ReplayConfigError('--topic', 'not a valid topic name');
-  const file = str('file') ?? null;
-  const events =
-    str('events') === undefined ? null : int('--events', str('events')!, 1, Number.MAX_SAFE_INTEGER);
-  if ((file === null) === (events === null))
-    throw new ReplayConfigError('--events', 'give either --events or --file');
-  const shuffleMs = int('--shuffle-ms', str('shuffle-ms') ?? '0', 0, MAX_SHUFFLE_MS);
-  const shareRaw = str('shuffle-share');
-  const shuffleShare = shareRaw === undefined ? DEFAULT_SHUFFLE_SHARE : Number(shareRaw);
-  if (!Number.isFinite(shuffleShare) || shuffleShare < 0 || shuffleShare > 1) {
-    throw new ReplayConfigError('--shuffle-share', 'expected a number in [0, 1]');
-  }
-  const start = str('start-ms');
-  const verify = values.verify === true;
+  const region = raw.region ?? DEFAULT_REGION;
+  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(region)) throw flagError('--region', 'expected e.g. eu-west');
+  const topic = raw.topic ?? mutationsTopic(region);
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic)) throw flagError('--topic', 'not a valid topic name');
+  const file = raw.file ?? null;
+  const events = wholeNumberFlag(raw.events, '--events', 1, Number.MAX_SAFE_INTEGER);
+  if ((file === null) === (events === null)) throw flagError('--events', 'give either --events or --file');
+  const shuffleMs = wholeNumberFlag(raw.shuffleMs, '--shuffle-ms', 0, MAX_SHUFFLE_MS, 0);
+  const shuffleShare = realNumberFlag(raw.shuffleShare, '--shuffle-share', 0, 1, DEFAULT_SHUFFLE_SHARE);
+  const verify = raw.verify === true;
   if (verify && (to !== 'memory' || file !== null)) {
-    throw new ReplayConfigError('--verify', 'needs --to memory and a simulated world (--events)');
+    throw flagError('--verify', 'needs --to memory and a simulated world (--events)');
   }
   return {
     to,
     brokers,
     topic,
     events,
-    seed: int('--seed', str('seed') ?? '1', 0, 0xffff_ffff),
-    skus: str('skus') === undefined ? null : int('--skus', str('skus')!, 1, 10_000_000),
-    startTimeMs:
-      start === undefined
-        ? null
-        : start === 'now'
-          ? nowMs()
-          : int('--start-ms', start, 946_684_800_000, 4e12),
+    seed: wholeNumberFlag(raw.seed, '--seed', 0, 0xffff_ffff, DEFAULT_SEED),
+    skus: wholeNumberFlag(raw.skus, '--skus', 1, MAX_SKUS),
+    startTimeMs: startTimeFlag(raw.startMs, '--start-ms', nowMs),
     file,
-    ratePerS: int('--rate', str('rate') ?? '0', 0, 10_000_000),
-    duplicate: values.duplicate === true,
+    ratePerS: wholeNumberFlag(raw.rate, '--rate', 0, MAX_RATE_PER_S, 0),
+    duplicate: raw.duplicate === true,
     shuffleMs,
     shuffleShare,
-    batchSize: int('--batch', str('batch') ?? String(DEFAULT_BATCH_EVENTS), 1, 100_000),
+    batchSize: wholeNumberFlag(raw.batch, '--batch', 1, MAX_BATCH_EVENTS, DEFAULT_BATCH_EVENTS),
     verify,
-    progress: values['no-progress'] !== true,
+    progress: raw.progress !== false,
   };
 }
 
-function int(flag: string, raw: string, min: number, max: number): number {
-  if (!/^\d+$/.test(raw.trim())) throw new ReplayConfigError(flag, `expected an integer, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ReplayConfigError(flag, `must be between ${min} and ${max}`);
-  return n;
+/** Parses and validates argv without running anything (tests); 'help' for --help. */
+export function parseReplayArgs(
+  argv: readonly string[],
+  nowMs: () => number = Date.now,
+): ReplayConfig | 'help' {
+  const raw = readFlags<RawReplayFlags>(replayProgram(), argv);
+  return raw === 'help' ? 'help' : replayConfig(raw, nowMs);
 }
 
-/** Runs one replay from argv; returns the exit code. */
+/** Runs one replay from argv; returns the exit code. Help, errors and progress go to `err`'s side as the process's would. */
 export async function runReplayCli(
   argv: readonly string[],
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
 ): Promise<number> {
-  let config: ReplayConfig | 'help';
-  try {
-    config = parseReplayArgs(argv);
-  } catch (e) {
-    err.write(`${(e as ReplayConfigError).code ?? REPLAY_ERR_CONFIG}: ${(e as Error).message}\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  if (config === 'help') {
-    out.write(USAGE);
-    return EXIT_OK;
-  }
-  let sim: SimulatedSource | null = null;
-  let source: { total: number; deliveries(): Generator<import('./perturb-delivery.js').Delivery> };
-  try {
-    if (config.file !== null) {
-      source = fileSource(config.file);
-    } else {
-      sim = simulatedSource({
-        seed: config.seed,
-        maxEvents: config.events!,
-        ...(config.skus === null ? {} : { skuCount: config.skus }),
-        ...(config.startTimeMs === null ? {} : { startTimeMs: config.startTimeMs }),
-      });
-      source = sim;
-    }
-  } catch (e) {
-    if (e instanceof SimConfigError) {
-      err.write(`${e.code}: ${e.message}\n`);
-      return EXIT_USAGE;
-    }
-    err.write(`${REPLAY_ERR_CONFIG}: --file: ${(e as Error).message}\n`);
-    return EXIT_USAGE;
-  }
-  const logger = pino({ level: 'warn' }, pino.destination(2));
-  let sink: ReplaySink;
-  try {
-    sink =
-      config.to === 'kafka'
-        ? await KafkaReplaySink.open(config.brokers, config.topic, logger)
-        : new MemoryReplaySink();
-  } catch (e) {
-    err.write(`ATP_ERR_REPLAY_SINK: cannot reach the brokers: ${(e as Error).message}\n`);
-    return EXIT_FAILED;
-  }
+  const program = replayProgram().configureOutput({
+    writeOut: (s) => out.write(s),
+    writeErr: (s) => err.write(s),
+  });
+  onAction(program, (raw: RawReplayFlags) => replay(replayConfig(raw), out, err));
+  return runProgram(program, argv);
+}
+
+async function replay(
+  config: ReplayConfig,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream & { isTTY?: boolean },
+): Promise<number> {
+  const source = openSource(config);
+  const sim = 'sim' in source ? source : null;
+  const logger = createLogger({ level: 'warn', name: 'atp-replay', destination: process.stderr });
+  const sink: ReplaySink =
+    config.to === 'kafka'
+      ? await KafkaReplaySink.open(config.brokers, config.topic, logger)
+      : new MemoryReplaySink();
   try {
     const summary = await runReplay(
       {
@@ -261,7 +228,7 @@ export async function runReplayCli(
         const check = checkAgainstSystemView(sink, sim);
         Object.assign(result, {
           verified: check.mismatches.length === 0,
-          mismatches: check.mismatches.slice(0, 10),
+          mismatches: check.mismatches.slice(0, MAX_MISMATCHES_SHOWN),
         });
         if (check.mismatches.length > 0) code = EXIT_FAILED;
       }
@@ -269,23 +236,37 @@ export async function runReplayCli(
     out.write(`${JSON.stringify(result)}\n`);
     return code;
   } catch (e) {
-    if (e instanceof ReplayInputError) {
-      err.write(`${e.code}: ${e.message}\n`);
+    // A bad line of the input file is bad input, like a bad flag: nothing more is sent.
+    if (hasCode(e, ERR.REPLAY_BAD_LINE)) {
+      err.write(`${errorLine(e)}\n`);
       return EXIT_USAGE;
     }
-    err.write(`ATP_ERR_REPLAY_SINK: ${(e as Error).message}\n`);
-    return EXIT_FAILED;
+    throw e;
   } finally {
     await sink.close().catch(() => undefined);
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runReplayCli(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: Error) => {
-      process.stderr.write(`${e.stack ?? e.message}\n`);
-      process.exit(EXIT_FAILED);
-    },
-  );
+/** The world or file the flags name (exactly one of them: replayConfig checked it). */
+function openSource(config: ReplayConfig): FileSource | SimulatedSource {
+  if (config.events !== null) {
+    return simulatedSource({
+      seed: config.seed,
+      maxEvents: config.events,
+      ...(config.skus === null ? {} : { skuCount: config.skus }),
+      ...(config.startTimeMs === null ? {} : { startTimeMs: config.startTimeMs }),
+    });
+  }
+  if (config.file === null) throw flagError('--events', 'give either --events or --file');
+  try {
+    return fileSource(config.file);
+  } catch (e) {
+    throw flagError('--file', (e as Error).message);
+  }
 }
+
+export async function main(argv: readonly string[]): Promise<number> {
+  return runReplayCli(argv);
+}
+
+runMain(import.meta.url, main);

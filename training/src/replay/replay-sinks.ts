@@ -8,8 +8,10 @@
 
 import { KafkaEventProducer, type KeyedRecord } from '@mercato/adapters/kafka/kafka-event-producer';
 import { MemoryFeatureStore } from '@mercato/adapters/memory/memory-feature-store';
+import { AtpError } from '@mercato/platform/errors';
+import type { Logger } from '@mercato/platform/logger';
 import { encodeEvent, eventKey, type InventoryEvent } from '@mercato/proto/v1/inventory-event';
-import type { Logger } from 'pino';
+import { ERR } from '../errors.js';
 
 /** Produce requests awaiting acknowledgement at once; more only queues inside the client. */
 export const MAX_IN_FLIGHT_SENDS = 4;
@@ -26,16 +28,29 @@ export interface ReplaySink {
 
 export class KafkaReplaySink implements ReplaySink {
   private readonly inFlight = new Set<Promise<void>>();
-  private failure: Error | null = null;
+  /** The first failed produce request, as the coded error every later call rethrows. */
+  private failure: AtpError | null = null;
 
   private constructor(
     private readonly producer: KafkaEventProducer,
     private readonly topic: string,
   ) {}
 
+  /** Connects the producer; refuses with ATP_ERR_REPLAY_SINK when the brokers cannot be reached. */
   static async open(brokers: string[], topic: string, logger: Logger): Promise<KafkaReplaySink> {
     const producer = new KafkaEventProducer({ brokers, clientId: 'atp-replay', logger });
-    await producer.start();
+    try {
+      await producer.start();
+    } catch (err) {
+      throw new AtpError(
+        ERR.REPLAY_SINK,
+        `cannot reach the brokers: ${(err as Error).message}`,
+        '--brokers',
+        {
+          cause: err,
+        },
+      );
+    }
     return new KafkaReplaySink(producer, topic);
   }
 
@@ -48,9 +63,11 @@ export class KafkaReplaySink implements ReplaySink {
       () => {
         this.inFlight.delete(p);
       },
-      (err: Error) => {
+      (err: unknown) => {
         this.inFlight.delete(p);
-        this.failure ??= err;
+        this.failure ??= new AtpError(ERR.REPLAY_SINK, (err as Error).message ?? String(err), undefined, {
+          cause: err,
+        });
       },
     );
     this.inFlight.add(p);

@@ -5,10 +5,10 @@
  */
 
 import { R } from '@mercato/features/record-layout';
+import { ProgressBar, type ProgressSink } from '@mercato/platform/progress-bar';
 import { type InventoryEvent, SOURCES } from '@mercato/proto/v1/inventory-event';
 import type { SimulatedSource } from './delivery-sources.js';
 import { type Delivery, perturbDelivery } from './perturb-delivery.js';
-import { ProgressBar, type ProgressSink } from './progress-bar.js';
 import { RatePacer } from './rate-pacer.js';
 import type { MemoryReplaySink, ReplaySink } from './replay-sinks.js';
 
@@ -39,7 +39,7 @@ export async function runReplay(
   progress: ProgressSink | null = process.stderr,
 ): Promise<ReplaySummary> {
   const total = plan.sourceEvents * (plan.duplicate ? 2 : 1);
-  const bar = progress === null ? null : new ProgressBar(total, plan.label, progress);
+  const bar = progress === null ? null : new ProgressBar(plan.label, total, ' events', progress);
   const pacer = new RatePacer(plan.ratePerS);
   const bySource: Record<string, number> = Object.fromEntries(SOURCES.map((s) => [s, 0]));
   const startMs = performance.now();
@@ -65,7 +65,7 @@ export async function runReplay(
   }
   if (batch.length > 0) await flush();
   await sink.drain();
-  bar?.finish(sent);
+  bar?.done('', sent);
   const durationMs = performance.now() - startMs;
   return { events: sent, durationMs, ratePerS: sent / Math.max(0.001, durationMs / 1000), bySource };
 }

@@ -17,11 +17,9 @@ export {
   DEFAULT_START_TIME_MS,
   type NodeTypeBehaviour,
   resolveSimConfig,
-  SIM_ERR_CONFIG,
   SIM_MAX_DELAY_MS,
   SIM_MIN_OUTAGE_MS,
   type SimConfig,
-  SimConfigError,
   type SimConfigInput,
 } from './sim-config.js';
 export type {

@@ -7,7 +7,9 @@
  */
 
 import type { NodeInfo } from '@mercato/features/node-profile';
+import { AtpError } from '@mercato/platform/errors';
 import { NODE_TYPES, type NodeType } from '@mercato/proto/v1/decision';
+import { ERR } from '../errors.js';
 import type { SimRecord } from './sim-record.js';
 
 export interface NaiveAtpRow {
@@ -74,7 +76,8 @@ export class NaiveAtpReport {
     if (r.feasible.includes(true)) this.anyFeasible++;
     if (r.promisedNode === null) return;
     const type = this.typeOf.get(r.promisedNode);
-    if (type === undefined) throw new Error(`outcome ${r.checkoutId} names unknown node ${r.promisedNode}`);
+    if (type === undefined)
+      throw new AtpError(ERR.DATASET_INVALID, `outcome ${r.checkoutId} names unknown node ${r.promisedNode}`);
     const t = this.tallies.get(type)!;
     t.promised++;
     if (r.cancelledBy === 'buyer') t.buyerCancelled++;

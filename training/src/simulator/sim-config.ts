@@ -1,14 +1,17 @@
 /**
  * Configuration of the world simulator: every rate and range in one place,
  * with documented defaults. `resolveSimConfig(input)` merges a partial input
- * over the defaults and validates it, throwing SimConfigError naming the
- * field; inside the simulator the resolved config is trusted.
+ * over the defaults and validates it, throwing an ATP_ERR_SIM_CONFIG
+ * AtpError naming the field; inside the simulator the resolved config is
+ * trusted.
  *
  * Time is compressed on purpose: handling and lead times are hours, not days,
  * so that a run of one million events (about a day and a half of simulated
  * time with the default world) contains many complete order lifecycles.
  */
+import { AtpError } from '@mercato/platform/errors';
 import type { NodeType } from '@mercato/proto/v1/decision';
+import { ERR } from '../errors.js';
 
 /** Upper bound of the transport delay of any event not held by a feed outage (ms). */
 export const SIM_MAX_DELAY_MS = 60_000;
@@ -19,18 +22,9 @@ export const SIM_MAX_DELAY_MS = 60_000;
 export const SIM_MIN_OUTAGE_MS = 2 * SIM_MAX_DELAY_MS;
 /** 2026-01-05T00:00:00Z, a Monday. */
 export const DEFAULT_START_TIME_MS = Date.UTC(2026, 0, 5);
-
-export const SIM_ERR_CONFIG = 'ATP_ERR_SIM_CONFIG';
-
-export class SimConfigError extends Error {
-  readonly code = SIM_ERR_CONFIG;
-  readonly field: string;
-  constructor(field: string, problem: string) {
-    super(`${field}: ${problem}`);
-    this.name = 'SimConfigError';
-    this.field = field;
-  }
-}
+/** Accepted simulated start times: 2000-01-01T00:00:00Z .. about year 2096 (epoch ms). */
+export const MIN_START_TIME_MS = 946_684_800_000;
+export const MAX_START_TIME_MS = 4_000_000_000_000;
 
 export type Range = readonly [number, number];
 
@@ -251,9 +245,9 @@ export function resolveSimConfig(input: SimConfigInput = {}): SimConfig {
     },
   };
   int('seed', c.seed, 0, 0xffff_ffff);
-  int('startTimeMs', c.startTimeMs, 946_684_800_000, 4_000_000_000_000);
+  int('startTimeMs', c.startTimeMs, MIN_START_TIME_MS, MAX_START_TIME_MS);
   if (typeof c.region !== 'string' || !ID_RE.test(c.region)) {
-    throw new SimConfigError('region', 'must be an identifier (letters, digits, . _ : -)');
+    throw configError('region', 'must be an identifier (letters, digits, . _ : -)');
   }
   int('gridRows', c.gridRows, 1, MAX_GRID);
   int('gridCols', c.gridCols, 1, MAX_GRID);
@@ -273,7 +267,7 @@ export function resolveSimConfig(input: SimConfigInput = {}): SimConfig {
   range('failedPickCountMinutes', c.failedPickCountMinutes, 0, 24 * 60);
   int('heartbeatIntervalMs', c.heartbeatIntervalMs, 1_000, 3_600_000);
   int('heartbeatJitterMs', c.heartbeatJitterMs, 0, c.heartbeatIntervalMs - 1);
-  if (typeof c.emitTruth !== 'boolean') throw new SimConfigError('emitTruth', 'expected a boolean');
+  if (typeof c.emitTruth !== 'boolean') throw configError('emitTruth', 'expected a boolean');
   int('maxEvents', c.maxEvents, 0, Number.MAX_SAFE_INTEGER);
   int('durationMs', c.durationMs, 0, Number.MAX_SAFE_INTEGER);
   let total = 0;
@@ -281,7 +275,7 @@ export function resolveSimConfig(input: SimConfigInput = {}): SimConfig {
     checkBehaviour(`nodes.${t}`, c.nodes[t]);
     total += c.nodes[t].count;
   }
-  if (total === 0) throw new SimConfigError('nodes', 'the world needs at least one node');
+  if (total === 0) throw configError('nodes', 'the world needs at least one node');
   return c;
 }
 
@@ -290,7 +284,7 @@ function checkBehaviour(p: string, b: NodeTypeBehaviour): void {
   range(`${p}.handlingHours`, b.handlingHours, 0, 24 * 30);
   range(`${p}.serviceRadius`, b.serviceRadius, 0, MAX_GRID);
   if (!Number.isInteger(b.serviceRadius[0]) || !Number.isInteger(b.serviceRadius[1])) {
-    throw new SimConfigError(`${p}.serviceRadius`, 'expected whole grid steps');
+    throw configError(`${p}.serviceRadius`, 'expected whole grid steps');
   }
   range(`${p}.baseCost`, b.baseCost, 0, 1e6);
   num(`${p}.stockingShare`, b.stockingShare, 0, 1);
@@ -316,25 +310,29 @@ function checkBehaviour(p: string, b: NodeTypeBehaviour): void {
 }
 
 function num(field: string, v: unknown, min: number, max: number): void {
-  if (typeof v !== 'number' || !Number.isFinite(v))
-    throw new SimConfigError(field, 'expected a finite number');
-  if (v < min || v > max) throw new SimConfigError(field, `must be between ${min} and ${max}, got ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw configError(field, 'expected a finite number');
+  if (v < min || v > max) throw configError(field, `must be between ${min} and ${max}, got ${v}`);
 }
 
 function int(field: string, v: unknown, min: number, max: number): void {
   num(field, v, min, max);
-  if (!Number.isInteger(v)) throw new SimConfigError(field, `expected an integer, got ${v}`);
+  if (!Number.isInteger(v)) throw configError(field, `expected an integer, got ${v}`);
 }
 
 function range(field: string, v: unknown, min: number, max: number): void {
-  if (!Array.isArray(v) || v.length !== 2) throw new SimConfigError(field, 'expected [min, max]');
+  if (!Array.isArray(v) || v.length !== 2) throw configError(field, 'expected [min, max]');
   num(`${field}[0]`, v[0], min, max);
   num(`${field}[1]`, v[1], min, max);
-  if (v[0] > v[1]) throw new SimConfigError(field, `min ${v[0]} is above max ${v[1]}`);
+  if (v[0] > v[1]) throw configError(field, `min ${v[0]} is above max ${v[1]}`);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   const out: Partial<T> = {};
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
+}
+
+/** The field's problem, as the coded error every caller of resolveSimConfig sees. */
+function configError(field: string, problem: string): AtpError {
+  return new AtpError(ERR.SIM_CONFIG, `${field}: ${problem}`, field);
 }

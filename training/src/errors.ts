@@ -1,0 +1,51 @@
+/**
+ * Error registry of training (simulator, trainer, replay and their CLIs),
+ * declared with the platform's `defineErrors`: every error that leaves a
+ * training module is a platform AtpError carrying one of these specs, with
+ * `field` naming the offending config field or flag when one is to blame.
+ * The CLIs print `CODE message` (and the hint); INVALID_FLAG and
+ * INVALID_ARGUMENT exit 2, the rest 1 (replay: a bad input line exits 2).
+ * Codes shared with every component (COMMON_ERR) are spread in, never
+ * redefined.
+ */
+import { COMMON_ERR, defineErrors } from '@mercato/platform/errors';
+
+export const ERR = defineErrors({
+  ...COMMON_ERR,
+  /** A simulator config field is missing or out of range; `field` names it (`nodes.store.count`). */
+  SIM_CONFIG: {
+    code: 'ATP_ERR_SIM_CONFIG',
+    retriable: false,
+    httpStatus: 400,
+    grpcStatus: 3,
+    hint: 'see training/src/simulator/sim-config.ts for every field, its range and its default',
+  },
+  /** Simulator.run() was called a second time: a simulator is one stream, replayed by building a new one. */
+  SIM_ALREADY_RUN: { code: 'ATP_ERR_SIM_ALREADY_RUN', retriable: false, httpStatus: 409, grpcStatus: 9 },
+  /** A trainer hyper-parameter or training matrix is invalid; `field` names it (`maxDepth`, `x.rows`). */
+  GBDT_PARAMS: {
+    code: 'ATP_ERR_GBDT_PARAMS',
+    retriable: false,
+    httpStatus: 400,
+    grpcStatus: 3,
+    hint: 'see training/src/gbdt/gbdt-params.ts for every parameter, its range and its default',
+  },
+  /** Simulated or logged records disagree with their world (an unknown node, a label count off). */
+  DATASET_INVALID: { code: 'ATP_ERR_DATASET_INVALID', retriable: false, httpStatus: 422, grpcStatus: 9 },
+  /** A recorded replay file holds a line that is not a wire inventory event; the message names the line. */
+  REPLAY_BAD_LINE: {
+    code: 'ATP_ERR_REPLAY_BAD_LINE',
+    retriable: false,
+    httpStatus: 400,
+    grpcStatus: 3,
+    hint: 'replay files are NDJSON, one wire-format inventory event per line (what sim-cli --out writes)',
+  },
+  /** The replay's Kafka sink cannot be reached or refused a produce request. */
+  REPLAY_SINK: {
+    code: 'ATP_ERR_REPLAY_SINK',
+    retriable: true,
+    httpStatus: 503,
+    grpcStatus: 14,
+    hint: 'check --brokers and that the topic exists (or replay --to memory)',
+  },
+});
