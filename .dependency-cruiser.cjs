@@ -4,7 +4,7 @@
  * (platform <- proto <- features <- adapters); no cycles anywhere. `npm run
  * lint` runs this; tests/lint/walls.test.ts proves a forbidden arrow fails.
  */
-const COMPONENTS = ['sidecar', 'ingest', 'batch', 'control-plane', 'training', 'wasm-filter'];
+const COMPONENTS = ['sidecar', 'ingest', 'batch', 'evaluation', 'control-plane', 'training', 'wasm-filter'];
 const FLOOR = '^(proto|features|platform|adapters)/';
 
 const componentRules = COMPONENTS.map((c) => ({
@@ -78,7 +78,7 @@ module.exports = {
       comment: 'product code never imports tests, benches or scripts',
       severity: 'error',
       from: {
-        path: '^(proto|features|platform|adapters|sidecar|ingest|control-plane|training|wasm-filter)/',
+        path: '^(proto|features|platform|adapters|sidecar|ingest|evaluation|control-plane|training|wasm-filter)/',
       },
       to: { path: '^(tests|bench|scripts)/' },
     },

@@ -22,10 +22,10 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRedisClient } from '../adapters/src/redis/redis-client.js';
 import { RedisFeatureStore } from '../adapters/src/redis/redis-feature-store.js';
-import { publishNodeDirectory } from '../adapters/src/redis/redis-node-directory.js';
 import { ev } from '../tests/helpers/events.js';
 import { testBundle } from '../tests/helpers/model-bundle.js';
 import { startRedisServer } from '../tests/helpers/redis-server.js';
+import { publishTestDirectory } from '../tests/helpers/redis-world.js';
 import { TINY_NODES } from '../tests/helpers/tiny-world.js';
 
 const RUNS = 3;
@@ -148,7 +148,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function seed(url: string): Promise<void> {
   const c = await createRedisClient(url, 'write');
-  await publishNodeDirectory(c, REGION, TINY_NODES);
+  await publishTestDirectory(c, REGION, TINY_NODES);
   const now = Date.now();
   const store = new RedisFeatureStore(c, REGION);
   // Heartbeats far enough in the future that nodes stay fresh for the whole run.

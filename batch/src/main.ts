@@ -15,7 +15,8 @@
  * per publish on stdout; errors name the flag or the input line. Exit codes:
  * 0 ok, 1 failed (nothing switched), 2 bad flags or input.
  */
-import { createRedisClient } from '@mercato/adapters/redis/redis-client';
+import { connectRedis } from '@mercato/adapters/redis/redis-client';
+import { parseRedisUrl } from '@mercato/adapters/redis/redis-url';
 import {
   createProgram,
   EXIT_OK,
@@ -26,7 +27,6 @@ import {
   parsedFlag,
   requiredFlag,
   runProgram,
-  urlFlag,
 } from '@mercato/platform/flags';
 import { waitForStopSignal } from '@mercato/platform/lifecycle';
 import { createLogger } from '@mercato/platform/logger';
@@ -62,10 +62,10 @@ function common(f: CommonFlags): { region: string; redisUrl: string } {
     region: parsedFlag(requiredFlag(f.region, '--region', 'the region to publish for'), '--region', (s) =>
       parseRegionName(s),
     ),
-    redisUrl: urlFlag(requiredFlag(f.redis, '--redis', 'the regional Redis URL'), '--redis', [
-      'redis',
-      'rediss',
-    ]),
+    redisUrl: parsedFlag(requiredFlag(f.redis, '--redis', 'the regional Redis URL'), '--redis', (s) => {
+      parseRedisUrl(s);
+      return s;
+    }),
   };
 }
 
@@ -77,7 +77,7 @@ async function directory(flags: CommonFlags & { from?: string }): Promise<number
   const { region, redisUrl } = common(flags);
   const from = requiredFlag(flags.from, '--from', 'an NDJSON file of node.directory.v1 entries');
   const nodes = await readDirectoryFile(from);
-  const redis = await createRedisClient(redisUrl, 'write');
+  const redis = await connectRedis(redisUrl, 'write');
   try {
     const r = await runDirectoryJob(region, nodes, redisNodeSetPublisher(redis, region), Date.now());
     print({ event: 'directory_published', region, ...r });
@@ -113,7 +113,7 @@ async function features(flags: FeaturesFlags): Promise<number> {
     );
     outcomes = flags.outcomesFile === undefined ? null : ndjsonOutcomeHistory(flags.outcomesFile);
   }
-  const redis = await createRedisClient(redisUrl, 'write');
+  const redis = await connectRedis(redisUrl, 'write');
   const publisher = redisNodeSetPublisher(redis, region);
   const once = async () => {
     const r = await runFeaturesJob(
@@ -148,7 +148,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const withCommon = (c: ReturnType<typeof program.command>) =>
     c
       .option('--region <name>', 'region to publish for (required)')
-      .option('--redis <url>', 'the regional Redis, redis:// or rediss:// (required)');
+      .option(
+        '--redis <url>',
+        'the regional Redis: redis://, rediss:// or redis+cluster://h:p,h:p (required)',
+      );
   onAction(
     withCommon(program.command('directory').description('validate and publish the node directory')).option(
       '--from <file>',

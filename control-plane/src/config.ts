@@ -4,24 +4,46 @@
  * throws CONFIG_INVALID naming the field; `createControlPlane(config)`
  * (control-plane.ts) never sees anything unchecked.
  */
+
+import { dirname } from 'node:path';
+import { AtpError } from '@mercato/platform/errors';
 import { asObject, ContractError, type Obj } from '@mercato/proto/v1/validate';
+import { AUDIT_MAX_ROWS, AUDIT_RETENTION_DAYS } from './audit/audit-retention.js';
+import { ANONYMOUS_DETAIL_PER_MINUTE, PRINCIPAL_DETAIL_PER_MINUTE } from './audit/refusal-audit.js';
+import { AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL_PER_S } from './auth/auth-failure-limiter.js';
 import { isRole, type Role } from './auth/roles.js';
 import { MAX_TOKEN_LENGTH } from './auth/tokens.js';
-import { ControlError, ERR } from './errors.js';
+import { ERR } from './errors.js';
 import { parseStoreUrl, type StoreConfig } from './store/create-control-store.js';
+import { SQLITE_MEMORY } from './store/sqlite-database.js';
 import { WATCH_POLL_MS } from './watch/watch-hub.js';
-import { WATCH_HEARTBEAT_MS } from './watch/watch-server.js';
+import { MAX_STREAMS_PER_TOKEN, WATCH_HEARTBEAT_MS } from './watch/watch-server.js';
 
 export const DEFAULT_HTTP_PORT = 7070;
 export const DEFAULT_GRPC_PORT = 7071;
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_DB = 'sqlite:control-plane.db';
 const MIN_TOKEN_LENGTH = 16;
+const SIDECAR_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
 export interface BootstrapToken {
   name: string;
   role: Role;
   token: string;
+  /** Bind the token to this sidecar id (it may watch only as that id). */
+  sidecarId?: string;
+  /** This token's own cap on open watch streams (default: maxStreamsPerToken). */
+  maxStreams?: number;
+}
+
+/** TLS of both edges: PEM file paths (flags) or inline PEM (tests); a client CA turns on mTLS for the watch stream. */
+export interface TlsConfig {
+  certPath?: string;
+  keyPath?: string;
+  clientCaPath?: string;
+  certPem?: string;
+  keyPem?: string;
+  clientCaPem?: string;
 }
 
 export interface ControlPlaneConfig {
@@ -37,13 +59,50 @@ export interface ControlPlaneConfig {
   bootstrapTokens: BootstrapToken[];
   watchHeartbeatMs: number;
   watchPollMs: number;
+  /** ed25519 private key (PKCS#8 PEM file) that signs snapshots; null = the state dir's (generated once). */
+  signingKeyPath: string | null;
+  /** Inline PEM private key (tests). */
+  signingKeyPem: string | null;
+  /**
+   * Where the generated snapshot signing key lives (snapshot-signing.key.pem,
+   * 0600, and its public half beside it). Default: the SQLite file's folder;
+   * null (an in-memory store) keeps a generated key in memory only.
+   */
+  stateDir: string | null;
+  /** null: plaintext HTTP and gRPC (local development only; the server warns). */
+  tls: TlsConfig | null;
+  /** Open watch streams one token may hold (per replica), unless the token has its own cap. */
+  maxStreamsPerToken: number;
+  auditRetentionDays: number;
+  auditMaxRows: number;
+  /** Refusals written one by one per source (no valid token) / per principal and minute; the rest are counted in one row. */
+  anonymousAuditPerMinute: number;
+  principalAuditPerMinute: number;
+  /** Failed authentications a source may make in a burst, and refilled per second, before it gets 429. */
+  authFailureBurst: number;
+  authFailureRefillPerS: number;
 }
 
 export function validateControlPlaneConfig(raw: unknown): ControlPlaneConfig {
   try {
     const o = asObject(raw ?? {}, 'config');
+    const st = store(o);
+    const signingKeyPath = str(o, 'signingKey') ?? null;
+    const signingKeyPem = str(o, 'signingKeyPem') ?? null;
+    const stateDir = str(o, 'stateDir') ?? defaultStateDir(st);
+    if (
+      st.kind === 'postgres' &&
+      signingKeyPath === null &&
+      signingKeyPem === null &&
+      str(o, 'stateDir') === undefined
+    ) {
+      throw new ContractError(
+        'signingKey',
+        'a PostgreSQL (HA) control plane needs --signing-key: every replica must sign with the same key',
+      );
+    }
     return {
-      store: store(o),
+      store: st,
       host: str(o, 'host') ?? DEFAULT_HOST,
       httpPort: port(o, 'httpPort') ?? DEFAULT_HTTP_PORT,
       grpcPort: port(o, 'grpcPort') ?? DEFAULT_GRPC_PORT,
@@ -52,9 +111,22 @@ export function validateControlPlaneConfig(raw: unknown): ControlPlaneConfig {
       bootstrapTokens: tokens(o),
       watchHeartbeatMs: ms(o, 'watchHeartbeatMs', 100, 600_000) ?? WATCH_HEARTBEAT_MS,
       watchPollMs: ms(o, 'watchPollMs', 10, 60_000) ?? WATCH_POLL_MS,
+      signingKeyPath,
+      signingKeyPem,
+      stateDir,
+      tls: tls(o),
+      maxStreamsPerToken: int(o, 'maxStreamsPerToken', 1, 100_000) ?? MAX_STREAMS_PER_TOKEN,
+      auditRetentionDays: int(o, 'auditRetentionDays', 1, 36_500) ?? AUDIT_RETENTION_DAYS,
+      auditMaxRows: int(o, 'auditMaxRows', 10, 1_000_000_000) ?? AUDIT_MAX_ROWS,
+      anonymousAuditPerMinute: int(o, 'anonymousAuditPerMinute', 0, 100_000) ?? ANONYMOUS_DETAIL_PER_MINUTE,
+      principalAuditPerMinute: int(o, 'principalAuditPerMinute', 0, 100_000) ?? PRINCIPAL_DETAIL_PER_MINUTE,
+      authFailureBurst: int(o, 'authFailureBurst', 1, 1_000_000) ?? AUTH_FAILURE_BURST,
+      authFailureRefillPerS: int(o, 'authFailureRefillPerS', 1, 1_000_000) ?? AUTH_FAILURE_REFILL_PER_S,
     };
   } catch (err) {
-    if (err instanceof ContractError) throw new ControlError(ERR.CONFIG_INVALID, err.message, err.field);
+    if (err instanceof ContractError) {
+      throw new AtpError(ERR.CONFIG_INVALID, err.message, err.field, { cause: err });
+    }
     throw err;
   }
 }
@@ -74,6 +146,41 @@ function store(o: Obj): StoreConfig {
     };
   }
   throw new ContractError('store', 'expected {kind:"sqlite", path} or {kind:"postgres", url, schema?}');
+}
+
+/** The SQLite file's folder; an in-memory or PostgreSQL store has none (see `stateDir`). */
+function defaultStateDir(st: StoreConfig): string | null {
+  if (st.kind !== 'sqlite' || st.path === SQLITE_MEMORY) return null;
+  return dirname(st.path);
+}
+
+function tls(o: Obj): TlsConfig | null {
+  const t: TlsConfig = {};
+  const set = <K extends keyof TlsConfig>(k: K, v: string | undefined) => {
+    if (v !== undefined) t[k] = v;
+  };
+  set('certPath', str(o, 'tlsCert'));
+  set('keyPath', str(o, 'tlsKey'));
+  set('clientCaPath', str(o, 'tlsClientCa'));
+  set('certPem', str(o, 'tlsCertPem'));
+  set('keyPem', str(o, 'tlsKeyPem'));
+  set('clientCaPem', str(o, 'tlsClientCaPem'));
+  if (Object.keys(t).length === 0) return null;
+  const hasCert = t.certPath !== undefined || t.certPem !== undefined;
+  const hasKey = t.keyPath !== undefined || t.keyPem !== undefined;
+  if (!hasCert) throw new ContractError('tlsCert', 'TLS needs a certificate (--tls-cert) with its key');
+  if (!hasKey) throw new ContractError('tlsKey', 'TLS needs the private key of --tls-cert (--tls-key)');
+  return t;
+}
+
+function int(o: Obj, key: string, min: number, max: number): number | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new ContractError(key, `expected an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
+  }
+  return n;
 }
 
 function str(o: Obj, key: string): string | undefined {
@@ -133,6 +240,18 @@ function tokens(o: Obj): BootstrapToken[] {
         `expected ${MIN_TOKEN_LENGTH}..${MAX_TOKEN_LENGTH} non-space characters`,
       );
     }
-    return { name: t.name, role: t.role, token: t.token };
+    const out: BootstrapToken = { name: t.name, role: t.role, token: t.token };
+    if (t.sidecarId !== undefined && t.sidecarId !== null) {
+      if (typeof t.sidecarId !== 'string' || !SIDECAR_ID_RE.test(t.sidecarId))
+        throw new ContractError(`bootstrapTokens[${i}].sidecarId`, 'expected a sidecar id (identifier)');
+      out.sidecarId = t.sidecarId;
+    }
+    if (t.maxStreams !== undefined && t.maxStreams !== null) {
+      const n = t.maxStreams;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100_000)
+        throw new ContractError(`bootstrapTokens[${i}].maxStreams`, 'expected an integer in [1, 100000]');
+      out.maxStreams = n;
+    }
+    return out;
   });
 }

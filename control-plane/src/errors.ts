@@ -1,23 +1,18 @@
 /**
- * Error registry of the control plane and atpctl. Every refusal that crosses
- * an edge (admin HTTP, watch gRPC, CLI) carries one of these codes; the code
- * is the `code` label of the change metrics, appears in logs and in the audit
- * log of refused changes. `retriable` says whether the same request may
- * succeed later without changing it; `hint` says what to do instead.
+ * Error registry of the control plane and atpctl, declared with the
+ * platform's `defineErrors`: every refusal that crosses an edge (admin
+ * HTTP, watch gRPC, CLI) is a platform AtpError carrying one of these
+ * specs. The code is the `code` label of the change metrics, appears in
+ * logs and in the audit log of refused changes; `retriable` says whether
+ * the same request may succeed later without changing it; `hint` says what
+ * to do instead (atpctl prints it, the admin API's error body carries it).
+ * Codes shared with every component (COMMON_ERR) are spread in with a
+ * control-plane hint, never redefined.
  */
+import { AtpError, COMMON_ERR, defineErrors, type ErrorSpec, toAtpError } from '@mercato/platform/errors';
 import { ContractError } from '@mercato/proto/v1/validate';
 
-export interface ControlErrorSpec {
-  code: string;
-  retriable: boolean;
-  httpStatus: number;
-  /** gRPC status code number (see @grpc/grpc-js `status`). */
-  grpcStatus: number;
-  /** What the caller should do about it (atpctl prints it). */
-  hint: string;
-}
-
-export const ERR = {
+export const ERR = defineErrors({
   UNAUTHENTICATED: {
     code: 'ATP_ERR_UNAUTHENTICATED',
     retriable: false,
@@ -33,17 +28,16 @@ export const ERR = {
     hint: 'use a token whose role allows this action (see the role table in control-plane/README.md)',
   },
   INVALID_ARGUMENT: {
-    code: 'ATP_ERR_INVALID_ARGUMENT',
-    retriable: false,
-    httpStatus: 400,
-    grpcStatus: 3,
+    ...COMMON_ERR.INVALID_ARGUMENT,
     hint: 'fix the named field and retry (atpctl <command> --help shows the expected values)',
   },
+  /** A command-line flag of atpctl or of the server is missing or malformed; `field` names the flag. */
+  INVALID_FLAG: {
+    ...COMMON_ERR.INVALID_FLAG,
+    hint: "see the command's --help (atpctl <command> --help, control-plane serve --help)",
+  },
   NOT_FOUND: {
-    code: 'ATP_ERR_NOT_FOUND',
-    retriable: false,
-    httpStatus: 404,
-    grpcStatus: 5,
+    ...COMMON_ERR.NOT_FOUND,
     hint: 'check the name (atpctl status and atpctl model list show what exists)',
   },
   METHOD_NOT_ALLOWED: {
@@ -103,6 +97,34 @@ export const ERR = {
     grpcStatus: 9,
     hint: 'sign manifest.json with a key whose public half the control plane trusts (--trusted-key), and do not edit the bundle after signing',
   },
+  /**
+   * The bytes of a pushed model, as stored, no longer verify (signature by a
+   * trusted key, sha256): altered in the database. The model is marked and
+   * never promoted or served again.
+   */
+  MODEL_INTEGRITY_FAILED: {
+    code: 'ATP_ERR_MODEL_INTEGRITY_FAILED',
+    retriable: false,
+    httpStatus: 422,
+    grpcStatus: 9,
+    hint: 'the stored bundle was altered after its push: push the bundle again under a new version, and find out who can write the control plane database',
+  },
+  /** Too many failed authentications from this address: wait (Retry-After) and use a valid token. */
+  RATE_LIMITED: {
+    code: 'ATP_ERR_RATE_LIMITED',
+    retriable: true,
+    httpStatus: 429,
+    grpcStatus: 8,
+    hint: 'too many requests without a valid token from this address: wait a few seconds, then retry with a valid token',
+  },
+  /** The token already holds its cap of open watch streams. */
+  TOO_MANY_STREAMS: {
+    code: 'ATP_ERR_TOO_MANY_STREAMS',
+    retriable: true,
+    httpStatus: 429,
+    grpcStatus: 8,
+    hint: 'one token per sidecar (atpctl token create <name> --role viewer --sidecar-id <id>); a cap can be raised with --max-streams',
+  },
   /** The database did not answer; the same request may succeed once it is back. */
   STORE_UNAVAILABLE: {
     code: 'ATP_ERR_STORE_UNAVAILABLE',
@@ -113,13 +135,10 @@ export const ERR = {
   },
   /** atpctl could not reach the control plane. */
   UNAVAILABLE: {
-    code: 'ATP_ERR_UNAVAILABLE',
-    retriable: true,
-    httpStatus: 503,
-    grpcStatus: 14,
+    ...COMMON_ERR.UNAVAILABLE,
     hint: 'check --server / ATP_CONTROL_URL and that the control plane runs (npm run control-plane -- serve)',
   },
-  /** A configuration value of the server or a local input of atpctl is unusable. */
+  /** A configuration value of the server or a local input of atpctl (a file, a key) is unusable. */
   CONFIG_INVALID: {
     code: 'ATP_ERR_CONFIG_INVALID',
     retriable: false,
@@ -128,52 +147,39 @@ export const ERR = {
     hint: 'fix the named setting (control-plane serve --help)',
   },
   INTERNAL: {
-    code: 'ATP_ERR_INTERNAL',
-    retriable: true,
-    httpStatus: 500,
-    grpcStatus: 13,
+    ...COMMON_ERR.INTERNAL,
     hint: 'retry; if it persists, the control plane log has the stack under this code',
   },
-} as const satisfies Record<string, ControlErrorSpec>;
+});
 
-export type ControlErrorCode = (typeof ERR)[keyof typeof ERR]['code'];
+/**
+ * The same code and statuses with a hint for one situation (a bundle
+ * folder that cannot be read says to pass a bundle folder, not the
+ * generic "fix the named setting").
+ */
+export function withHint(spec: ErrorSpec, hint: string): ErrorSpec {
+  return { ...spec, hint };
+}
 
-export class ControlError extends Error {
-  readonly spec: ControlErrorSpec;
-  /** The offending input field, when one is to blame. */
-  readonly field: string | undefined;
-  constructor(spec: ControlErrorSpec, message: string, field?: string) {
-    super(message);
-    this.name = 'ControlError';
-    this.spec = spec;
-    this.field = field;
+/**
+ * Anything thrown inside a handler as a coded error: the platform's
+ * toAtpError (AtpErrors pass, the rest is INTERNAL with this registry's
+ * hint), except that a contract violation of the proto validators is the
+ * caller's INVALID_ARGUMENT and keeps the field to blame.
+ */
+export function controlErrorOf(err: unknown): AtpError {
+  if (err instanceof ContractError) {
+    return new AtpError(ERR.INVALID_ARGUMENT, err.message, err.field, { cause: err });
   }
-  get code(): string {
-    return this.spec.code;
-  }
+  const e = toAtpError(err, ERR.INTERNAL);
+  // A shared code raised without a hint (a platform flag parser) gets this registry's.
+  const ours = e.spec.hint === undefined ? specForCode(e.code) : undefined;
+  return ours === undefined ? e : new AtpError(ours, e.message, e.field, { cause: err });
 }
 
-/** Maps anything thrown inside a handler to a coded error; contract errors keep their field. */
-export function toControlError(err: unknown): ControlError {
-  if (err instanceof ControlError) return err;
-  if (err instanceof ContractError) return new ControlError(ERR.INVALID_ARGUMENT, err.message, err.field);
-  return new ControlError(ERR.INTERNAL, err instanceof Error ? err.message : String(err));
-}
+const BY_CODE = new Map<string, ErrorSpec>(Object.values(ERR).map((s) => [s.code, s]));
 
-/** The JSON error body of the admin API (atpctl parses it back). */
-export function errorBody(e: ControlError): { error: Record<string, unknown> } {
-  return {
-    error: {
-      code: e.code,
-      retriable: e.spec.retriable,
-      message: e.message,
-      hint: e.spec.hint,
-      ...(e.field === undefined ? {} : { field: e.field }),
-    },
-  };
-}
-
-/** Looks a spec up by its code (atpctl rebuilding an error from a response body). */
-export function specForCode(code: string): ControlErrorSpec | undefined {
-  return Object.values(ERR).find((s) => s.code === code);
+/** Looks a spec up by its code (atpctl rebuilding an error from a response body, hints of shared codes). */
+export function specForCode(code: string): ErrorSpec | undefined {
+  return BY_CODE.get(code);
 }

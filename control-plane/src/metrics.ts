@@ -1,8 +1,8 @@
 /** Prometheus metrics of one control plane (own registry: tests run several in one process). */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, createMetricsRegistry, Gauge } from '@mercato/platform/metrics';
 
 export class ControlMetrics {
-  readonly registry = new Registry();
+  readonly registry = createMetricsRegistry();
   readonly changes = new Counter({
     name: 'atp_control_changes_total',
     help: 'Change requests by action and outcome (accepted | refused) and error code',

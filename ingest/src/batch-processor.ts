@@ -18,12 +18,13 @@
  */
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import type { FeatureSink } from '@mercato/features/store-ports';
+import type { ErrorSpec } from '@mercato/platform/errors';
+import type { Logger } from '@mercato/platform/logger';
 import { HEARTBEAT_SKU, type InventoryEvent, type Source } from '@mercato/proto/v1/inventory-event';
 import { nextOffset } from '@mercato/proto/v1/stream-lag';
-import type { Logger } from 'pino';
 import { decodeMessage } from './decode-message.js';
 import { FRESHNESS_SLO_MS_BY_SOURCE } from './freshness-slo.js';
-import { INGEST_ERR, type IngestErrorSpec } from './ingest-errors.js';
+import { dependencyCodeOf, INGEST_ERR } from './ingest-errors.js';
 import type { Component, IngestHealth } from './ingest-health.js';
 import type { IngestMetrics } from './ingest-metrics.js';
 import type { LagTracker } from './lag-tracker.js';
@@ -217,7 +218,7 @@ export class BatchProcessor {
   private async durably<T>(
     control: BatchControl,
     component: Component,
-    spec: IngestErrorSpec,
+    spec: ErrorSpec,
     step: () => Promise<T>,
   ): Promise<T | typeof ABANDONED> {
     const { metrics, health, log } = this.deps;
@@ -230,7 +231,7 @@ export class BatchProcessor {
         if (backoff !== null) log.info({ component, attempts: backoff.attempts }, 'dependency answers again');
         return value;
       } catch (err) {
-        const code = codeOf(err, spec);
+        const code = dependencyCodeOf(err, spec);
         metrics.dependencyErrors.inc({ dependency: component, code });
         metrics.batchRetries.inc({ code });
         health.down(component, code, messageOf(err));
@@ -256,12 +257,6 @@ export class BatchProcessor {
       if (control.isActive()) await control.heartbeat();
     }
   }
-}
-
-/** Adapters' own coded errors (e.g. ATP_ERR_REDIS_CAS_CONFLICT) keep their code; anything else gets the step's. */
-function codeOf(err: unknown, spec: IngestErrorSpec): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ATP_ERR_') ? code : spec.code;
 }
 
 function messageOf(err: unknown): string {

@@ -1,10 +1,11 @@
 /**
- * Configuration of the `ingest` mode. `validateIngestConfig(raw)` turns
+ * Configuration of the ingest service. `validateIngestConfig(raw)` turns
  * untrusted input (CLI flags, a config file) into an IngestConfig or throws an
- * IngestError naming the field; `createIngester(config)` trusts what it gets.
+ * ATP_ERR_INGEST_CONFIG AtpError naming the field; the composition root and
+ * `createIngester` trust what they get.
  */
 import { deadLetterTopic, mutationsTopic } from '@mercato/proto/v1/topics';
-import { INGEST_ERR, IngestError } from './ingest-errors.js';
+import { configError } from './ingest-errors.js';
 import { RETRY_INITIAL_BACKOFF_MS, RETRY_MAX_BACKOFF_MS } from './retry-backoff.js';
 
 /** Kafka's default session timeout range is 6..300 s; shorter ones make every GC pause a rebalance. */
@@ -19,7 +20,12 @@ export const DEFAULT_REBALANCE_TIMEOUT_MS = 60_000;
 export const DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY = 4;
 export const DEFAULT_MAX_APPLY_CHUNK_EVENTS = 2_000;
 export const DEFAULT_METRICS_PORT = 9464;
-export const DEFAULT_METRICS_HOST = '0.0.0.0';
+/**
+ * Loopback only by default: /metrics and /readyz tell anyone who can reach
+ * them about topics, lag and dependencies. A pod whose probes and scraper
+ * come from outside sets `--metrics-host 0.0.0.0` explicitly.
+ */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 /** Minimum time between two offset commits of one partition (0 = after every batch); see kafka-event-source.ts. */
 export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
 /** One fetch returns at most this much per partition (kafkajs default 1 MiB = about 4K events). */
@@ -32,8 +38,26 @@ export const DEFAULT_MAX_BYTES_PER_PARTITION = 1_048_576;
  */
 export const DEFAULT_MAX_WAIT_TIME_MS = 100;
 
+/** Accepted ranges of the numeric fields (flags check the same ones). */
+export const LIMITS = {
+  sessionTimeoutMs: { min: MIN_SESSION_TIMEOUT_MS, max: MAX_SESSION_TIMEOUT_MS },
+  /** The upper bound is a third of the session timeout, checked with it. */
+  heartbeatIntervalMs: { min: 100, max: MAX_SESSION_TIMEOUT_MS / 3 },
+  /** The lower bound is the session timeout, checked with it. */
+  rebalanceTimeoutMs: { min: MIN_SESSION_TIMEOUT_MS, max: 600_000 },
+  partitionsConsumedConcurrently: { min: 1, max: 1_024 },
+  maxBytesPerPartition: { min: 1_024, max: 64 * 1_048_576 },
+  maxWaitTimeMs: { min: 1, max: 10_000 },
+  commitIntervalMs: { min: 0, max: 60_000 },
+  maxApplyChunkEvents: { min: 1, max: 100_000 },
+  retryInitialBackoffMs: { min: 1, max: 60_000 },
+  retryMaxBackoffMs: { min: 1, max: 300_000 },
+  metricsPort: { min: 0, max: 65_535 },
+} as const;
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+export const DEFAULT_LOG_LEVEL: LogLevel = 'info';
 
 export interface IngestConfig {
   region: string;
@@ -62,10 +86,30 @@ export interface IngestConfig {
   logLevel: LogLevel;
 }
 
+/**
+ * What the ingest domain (createIngester) reads of the configuration; the
+ * other fields configure the clients the composition root builds. The
+ * embedded ingester (embedded-ingest.ts) has no brokers and no Redis URL and
+ * passes only these.
+ */
+export type IngesterConfig = Pick<
+  IngestConfig,
+  | 'region'
+  | 'topic'
+  | 'groupId'
+  | 'clientId'
+  | 'heartbeatIntervalMs'
+  | 'maxApplyChunkEvents'
+  | 'retryInitialBackoffMs'
+  | 'retryMaxBackoffMs'
+>;
+
 /** Kafka topic names: [a-zA-Z0-9._-], and regions also name Redis keys and metric labels. */
 const REGION_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const NAME_RE = /^[A-Za-z0-9._-]{1,249}$/;
 const BROKER_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
+/** One server (`redis://`, `rediss://`) or a Redis Cluster by its seed nodes (`redis+cluster://h:p,h:p`). */
+const REDIS_URL_RE = /^rediss?(\+cluster)?:\/\/\S+$/;
 
 export function validateIngestConfig(raw: unknown): IngestConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('$', 'expected an object');
@@ -86,31 +130,43 @@ export function validateIngestConfig(raw: unknown): IngestConfig {
     if (typeof b !== 'string' || !BROKER_RE.test(b)) fail('brokers', `"${String(b)}" is not host:port`);
   }
   const redisUrl = o.redisUrl;
-  if (typeof redisUrl !== 'string' || !/^rediss?:\/\/\S+$/.test(redisUrl)) {
-    fail('redisUrl', 'expected redis://host:port[/db]');
+  if (typeof redisUrl !== 'string' || !REDIS_URL_RE.test(redisUrl)) {
+    fail('redisUrl', 'expected redis://host:port[/db] or redis+cluster://host:port[,host:port...]');
   }
   const topic = optStr(o, 'topic', NAME_RE) ?? mutationsTopic(region);
   const sessionTimeoutMs = int(
     o,
     'sessionTimeoutMs',
     DEFAULT_SESSION_TIMEOUT_MS,
-    MIN_SESSION_TIMEOUT_MS,
-    MAX_SESSION_TIMEOUT_MS,
+    LIMITS.sessionTimeoutMs.min,
+    LIMITS.sessionTimeoutMs.max,
   );
   const heartbeatIntervalMs = int(
     o,
     'heartbeatIntervalMs',
     Math.min(DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(sessionTimeoutMs / 3)),
-    100,
+    LIMITS.heartbeatIntervalMs.min,
     Math.floor(sessionTimeoutMs / 3),
   );
-  const retryInitialBackoffMs = int(o, 'retryInitialBackoffMs', RETRY_INITIAL_BACKOFF_MS, 1, 60_000);
-  const retryMaxBackoffMs = int(o, 'retryMaxBackoffMs', RETRY_MAX_BACKOFF_MS, retryInitialBackoffMs, 300_000);
+  const retryInitialBackoffMs = int(
+    o,
+    'retryInitialBackoffMs',
+    RETRY_INITIAL_BACKOFF_MS,
+    LIMITS.retryInitialBackoffMs.min,
+    LIMITS.retryInitialBackoffMs.max,
+  );
+  const retryMaxBackoffMs = int(
+    o,
+    'retryMaxBackoffMs',
+    RETRY_MAX_BACKOFF_MS,
+    retryInitialBackoffMs,
+    LIMITS.retryMaxBackoffMs.max,
+  );
   const metricsPort =
     o.metricsPort === null || o.metricsPort === false
       ? null
-      : int(o, 'metricsPort', DEFAULT_METRICS_PORT, 0, 65_535);
-  const logLevel = o.logLevel ?? 'info';
+      : int(o, 'metricsPort', DEFAULT_METRICS_PORT, LIMITS.metricsPort.min, LIMITS.metricsPort.max);
+  const logLevel = o.logLevel ?? DEFAULT_LOG_LEVEL;
   if (typeof logLevel !== 'string' || !(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     fail('logLevel', `expected one of ${LOG_LEVELS.join(' | ')}`);
   }
@@ -126,25 +182,49 @@ export function validateIngestConfig(raw: unknown): IngestConfig {
     deadLetterTopic: optStr(o, 'deadLetterTopic', NAME_RE) ?? deadLetterTopic(topic),
     fromBeginning,
     sessionTimeoutMs,
-    rebalanceTimeoutMs: int(o, 'rebalanceTimeoutMs', DEFAULT_REBALANCE_TIMEOUT_MS, sessionTimeoutMs, 600_000),
+    rebalanceTimeoutMs: int(
+      o,
+      'rebalanceTimeoutMs',
+      DEFAULT_REBALANCE_TIMEOUT_MS,
+      sessionTimeoutMs,
+      LIMITS.rebalanceTimeoutMs.max,
+    ),
     heartbeatIntervalMs,
     partitionsConsumedConcurrently: int(
       o,
       'partitionsConsumedConcurrently',
       DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY,
-      1,
-      1_024,
+      LIMITS.partitionsConsumedConcurrently.min,
+      LIMITS.partitionsConsumedConcurrently.max,
     ),
     maxBytesPerPartition: int(
       o,
       'maxBytesPerPartition',
       DEFAULT_MAX_BYTES_PER_PARTITION,
-      1_024,
-      64 * 1_048_576,
+      LIMITS.maxBytesPerPartition.min,
+      LIMITS.maxBytesPerPartition.max,
     ),
-    maxWaitTimeMs: int(o, 'maxWaitTimeMs', DEFAULT_MAX_WAIT_TIME_MS, 1, 10_000),
-    commitIntervalMs: int(o, 'commitIntervalMs', DEFAULT_COMMIT_INTERVAL_MS, 0, 60_000),
-    maxApplyChunkEvents: int(o, 'maxApplyChunkEvents', DEFAULT_MAX_APPLY_CHUNK_EVENTS, 1, 100_000),
+    maxWaitTimeMs: int(
+      o,
+      'maxWaitTimeMs',
+      DEFAULT_MAX_WAIT_TIME_MS,
+      LIMITS.maxWaitTimeMs.min,
+      LIMITS.maxWaitTimeMs.max,
+    ),
+    commitIntervalMs: int(
+      o,
+      'commitIntervalMs',
+      DEFAULT_COMMIT_INTERVAL_MS,
+      LIMITS.commitIntervalMs.min,
+      LIMITS.commitIntervalMs.max,
+    ),
+    maxApplyChunkEvents: int(
+      o,
+      'maxApplyChunkEvents',
+      DEFAULT_MAX_APPLY_CHUNK_EVENTS,
+      LIMITS.maxApplyChunkEvents.min,
+      LIMITS.maxApplyChunkEvents.max,
+    ),
     retryInitialBackoffMs,
     retryMaxBackoffMs,
     metricsPort,
@@ -154,7 +234,7 @@ export function validateIngestConfig(raw: unknown): IngestConfig {
 }
 
 function fail(field: string, problem: string): never {
-  throw new IngestError(INGEST_ERR.CONFIG, `${field}: ${problem}`, field);
+  throw configError(field, problem);
 }
 
 function str(o: Record<string, unknown>, key: string, re: RegExp, what: string): string {

@@ -10,10 +10,17 @@
  *   visible later than `atp_ingest_freshness_slo_seconds{source}` after their
  *   event time (first-party 5 s, third-party 60 s);
  * - `atp_ingest_consumer_lag_seconds{partition}` and `atp_ingest_healthy`.
+ *
+ * Autoscaling signal: `atp_ingest_group_lag_records{group,topic}`, the
+ * group's records not yet committed over every partition of the topic, the
+ * same on every member (see lag-reporter.ts). Scale on
+ * `max(atp_ingest_group_lag_records{group="atp-ingest-<region>"})` (e.g. a
+ * KEDA ScaledObject with a Prometheus trigger, threshold = the lag one pod
+ * absorbs within the freshness objective), capped at the partition count.
  */
 
+import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '@mercato/platform/metrics';
 import { SOURCES } from '@mercato/proto/v1/inventory-event';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { FRESHNESS_SLO_MS_BY_SOURCE } from './freshness-slo.js';
 
 /** Event age buckets (s): sub-second for first-party, up to minutes for sellers and backlogs. */
@@ -34,6 +41,7 @@ export interface IngestMetrics {
   batchDuration: Histogram<string>;
   consumerLagMessages: Gauge<'partition'>;
   consumerLagSeconds: Gauge<'partition'>;
+  groupLagRecords: Gauge<'group' | 'topic'>;
   eventAge: Histogram<'source'>;
   freshnessSlo: Gauge<'source'>;
   freshnessEvents: Counter<'source'>;
@@ -48,9 +56,12 @@ export interface IngestMetrics {
   consumerCrashes: Counter<'restarting'>;
 }
 
-export function createIngestMetrics(registry = new Registry()): IngestMetrics {
+/** Prefix of the process metrics (GC, heap, event loop) collected beside the ingester's own. */
+export const PROCESS_METRICS_PREFIX = 'atp_ingest_';
+
+export function createIngestMetrics(): IngestMetrics {
+  const registry = createMetricsRegistry({ defaultMetrics: true, prefix: PROCESS_METRICS_PREFIX });
   const r = [registry];
-  collectDefaultMetrics({ register: registry, prefix: 'atp_ingest_' });
   const m: IngestMetrics = {
     registry,
     messages: new Counter({
@@ -120,6 +131,12 @@ export function createIngestMetrics(registry = new Registry()): IngestMetrics {
       name: 'atp_ingest_consumer_lag_seconds',
       help: 'Age of the committed position behind the log end, per owned partition (0 when caught up)',
       labelNames: ['partition'],
+      registers: r,
+    }),
+    groupLagRecords: new Gauge({
+      name: 'atp_ingest_group_lag_records',
+      help: 'Records of the topic the consumer group has not committed, over all partitions (autoscaling signal; same on every member)',
+      labelNames: ['group', 'topic'],
       registers: r,
     }),
     eventAge: new Histogram({

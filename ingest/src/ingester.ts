@@ -1,113 +1,84 @@
 /**
- * Factory of the sidecar's `ingest` mode: a consumer group on
- * `inventory.mutations.<region>` writing the regional feature store.
- * `createIngester(config)` wires the Kafka and Redis adapters (or the parts
- * a caller passes) to the batch processor; nothing connects until start(),
- * and stop() leaves the group after the batch in flight and releases
- * everything.
+ * The ingester: a consumer group on `inventory.mutations.<region>` writing
+ * the regional feature store. `createIngester(ports, config)` wires the
+ * ports it is handed (event source, dead-letter sink, feature store, state
+ * store, logger, clock) to the batch processor and the lag reporter; it
+ * builds no client itself (main.ts, the composition root, does). Nothing
+ * runs until start(); stop() leaves the group after the batch in flight and
+ * stops every port it started, each step bounded.
  */
-
-import type { SocketFactory } from '@mercato/adapters/kafka/kafka-client';
-import { createRedisClient } from '@mercato/adapters/redis/redis-client';
-import { RedisFeatureStore } from '@mercato/adapters/redis/redis-feature-store';
-import { RedisIngestStateStore } from '@mercato/adapters/redis/redis-stream-health';
-import type { FeatureSink, IngestStateStore } from '@mercato/features/store-ports';
+import { AtpError, hasCode } from '@mercato/platform/errors';
 import { settleWithin } from '@mercato/platform/lifecycle';
 import { LAG_REPORT_INTERVAL_MS } from '@mercato/proto/v1/stream-lag';
-import type { Redis } from 'ioredis';
-import { type Logger, pino } from 'pino';
-import { KafkaDeadLetterSink } from './adapters/kafka/kafka-dead-letter-sink.js';
-import { KafkaEventSource, STOP_STEP_DEADLINE_MS } from './adapters/kafka/kafka-event-source.js';
 import { BatchProcessor, RETRY_HEARTBEAT_EVERY_MS } from './batch-processor.js';
-import type { IngestConfig } from './ingest-config.js';
-import { INGEST_ERR, IngestError } from './ingest-errors.js';
+import type { IngesterConfig } from './ingest-config.js';
+import { INGEST_ERR } from './ingest-errors.js';
 import { type HealthStatus, IngestHealth } from './ingest-health.js';
-import { IngestHttpServer } from './ingest-http.js';
 import { createIngestMetrics, type IngestMetrics } from './ingest-metrics.js';
 import { LagReporter } from './lag-reporter.js';
 import { LagTracker } from './lag-tracker.js';
 import { NodeLiveness } from './node-liveness.js';
 import { PendingGaps } from './pending-gaps.js';
-import type { DeadLetterSink, EventSource, SourceStatus } from './ports.js';
+import type { IngestPorts, SourceStatus } from './ports.js';
 
-export interface IngesterParts {
-  source: EventSource;
-  deadLetters: DeadLetterSink;
-  store: FeatureSink;
-  state: IngestStateStore;
-}
+/** A dead-letter producer whose brokers are gone can wait forever on its last flush: it gets this long. */
+export const DEAD_LETTER_STOP_DEADLINE_MS = 10_000;
 
 export interface IngesterOptions {
-  logger?: Logger;
-  clock?: () => number;
-  /** Adapters to use instead of the Kafka / Redis ones built from the config (tests, other clients). */
-  parts?: Partial<IngesterParts>;
-  /** Routes broker connections (tests put cuttable proxies there). */
-  socketFactory?: SocketFactory;
+  /** Period of lag reports and liveness publication (default LAG_REPORT_INTERVAL_MS). */
   lagReportIntervalMs?: number;
 }
 
 export interface Ingester {
-  readonly config: IngestConfig;
+  readonly config: IngesterConfig;
   readonly metrics: IngestMetrics;
+  /** Joins the group and starts reporting; rejects when a port cannot start (call stop() then). */
   start(): Promise<void>;
+  /**
+   * Idempotent. Resolves once every port stopped; rejects with
+   * ATP_ERR_INGEST_STOP_TIMEOUT when a step was abandoned at its deadline
+   * (after the others ran): uncommitted work then goes to the next owner.
+   */
   stop(): Promise<void>;
   health(): HealthStatus;
-  /** Port of the metrics/health server once started (null when disabled). */
-  metricsPort(): number | null;
   /** Publishes lag reports now, after an offsets refresh (tests and tools). */
   reportLag(): Promise<void>;
 }
 
-export function createIngester(config: IngestConfig, opts: IngesterOptions = {}): Ingester {
-  const log =
-    opts.logger ?? pino({ level: config.logLevel, base: { component: 'ingest', region: config.region } });
-  const clock = opts.clock ?? Date.now;
+export function createIngester(
+  ports: IngestPorts,
+  config: IngesterConfig,
+  opts: IngesterOptions = {},
+): Ingester {
+  const { source, deadLetters, store, state, log, clock } = ports;
   const metrics = createIngestMetrics();
   const health = new IngestHealth(metrics, clock);
   const lag = new LagTracker(config.clientId, clock);
   const liveness = new NodeLiveness();
-  const source =
-    opts.parts?.source ??
-    new KafkaEventSource({
-      brokers: config.brokers,
-      clientId: config.clientId,
-      groupId: config.groupId,
-      topic: config.topic,
-      fromBeginning: config.fromBeginning,
-      sessionTimeoutMs: config.sessionTimeoutMs,
-      rebalanceTimeoutMs: config.rebalanceTimeoutMs,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
-      maxBytesPerPartition: config.maxBytesPerPartition,
-      maxWaitTimeMs: config.maxWaitTimeMs,
-      commitIntervalMs: config.commitIntervalMs,
-      logger: log,
-      socketFactory: opts.socketFactory,
-    });
-  const deadLetters =
-    opts.parts?.deadLetters ??
-    new KafkaDeadLetterSink({
-      brokers: config.brokers,
-      clientId: config.clientId,
-      topic: config.deadLetterTopic,
-      logger: log,
-      socketFactory: opts.socketFactory,
-    });
-  const http =
-    config.metricsPort === null
-      ? null
-      : new IngestHttpServer({
-          host: config.metricsHost,
-          port: config.metricsPort,
-          registry: metrics.registry,
-          health: () => health.status(),
-        });
+  const gaps = new PendingGaps(store, state);
+  const processor = new BatchProcessor(
+    { store, deadLetters, gaps, lag, liveness, metrics, health, log, clock },
+    {
+      maxApplyChunkEvents: config.maxApplyChunkEvents,
+      backoff: { initialMs: config.retryInitialBackoffMs, maxMs: config.retryMaxBackoffMs },
+      retryHeartbeatEveryMs: Math.min(RETRY_HEARTBEAT_EVERY_MS, config.heartbeatIntervalMs),
+    },
+  );
+  const reporter = new LagReporter({
+    topic: config.topic,
+    groupId: config.groupId,
+    source,
+    state,
+    lag,
+    liveness,
+    metrics,
+    health,
+    log,
+    clock,
+  });
+  let stopping: Promise<void> | null = null;
 
-  let redis: Redis | null = null;
-  let reporter: LagReporter | null = null;
-
-  const onStatus = (s: SourceStatus, gaps: PendingGaps) => {
+  const onStatus = (s: SourceStatus) => {
     switch (s.kind) {
       case 'assigned':
         lag.assign(s.partitions);
@@ -141,80 +112,53 @@ export function createIngester(config: IngestConfig, opts: IngesterOptions = {})
     }
   };
 
+  const stopAll = async (): Promise<void> => {
+    health.setState('stopping');
+    let abandoned: AtpError | null = null;
+    await reporter.stop();
+    try {
+      await source.stop();
+    } catch (err) {
+      if (!hasCode(err, INGEST_ERR.STOP_TIMED_OUT)) throw err;
+      abandoned = err;
+    }
+    // The last positions, so the sidecar sees this ingester's final lag rather than an aging report.
+    await reporter.publish().catch(() => undefined);
+    const dlq = await settleWithin(
+      deadLetters.stop().catch(() => undefined),
+      DEAD_LETTER_STOP_DEADLINE_MS,
+    );
+    if (dlq === 'late') {
+      abandoned ??= new AtpError(
+        INGEST_ERR.STOP_TIMED_OUT,
+        `the dead-letter producer did not stop within ${DEAD_LETTER_STOP_DEADLINE_MS} ms`,
+      );
+    }
+    health.setState('stopped');
+    log.info({ clean: abandoned === null }, 'ingest stopped');
+    if (abandoned !== null) throw abandoned;
+  };
+
   return {
     config,
     metrics,
     health: () => health.status(),
-    metricsPort: () => (http === null ? null : http.port),
     reportLag: async () => {
-      await reporter?.refreshOffsets();
-      await reporter?.publish();
+      await reporter.refreshOffsets();
+      await reporter.publish();
     },
     async start() {
       health.setState('starting');
-      let store = opts.parts?.store;
-      let state = opts.parts?.state;
-      if (store === undefined || state === undefined) {
-        try {
-          redis = await createRedisClient(config.redisUrl, 'write');
-        } catch (err) {
-          throw new IngestError(
-            INGEST_ERR.STORE_UNREACHABLE_AT_START,
-            `Redis at ${config.redisUrl} is unreachable: ${(err as Error).message}`,
-            'redisUrl',
-            { cause: err },
-          );
-        }
-        store ??= new RedisFeatureStore(redis, config.region);
-        state ??= new RedisIngestStateStore(redis, config.region);
-      }
-      const gaps = new PendingGaps(store, state);
-      const processor = new BatchProcessor(
-        { store, deadLetters, gaps, lag, liveness, metrics, health, log, clock },
-        {
-          maxApplyChunkEvents: config.maxApplyChunkEvents,
-          backoff: { initialMs: config.retryInitialBackoffMs, maxMs: config.retryMaxBackoffMs },
-          retryHeartbeatEveryMs: Math.min(RETRY_HEARTBEAT_EVERY_MS, config.heartbeatIntervalMs),
-        },
-      );
-      reporter = new LagReporter({
-        topic: config.topic,
-        source,
-        state,
-        lag,
-        liveness,
-        metrics,
-        health,
-        log,
-        clock,
-      });
-      if (http !== null) await http.start();
       await deadLetters.start();
-      await source.start(processor.handle, (s) => onStatus(s, gaps));
+      await source.start(processor.handle, onStatus);
       // The partition count must be known before the first batch is checked for misrouting.
       await reporter.refreshOffsets();
-      reporter.start(opts.lagReportIntervalMs ?? LAG_REPORT_INTERVAL_MS);
+      await reporter.start(opts.lagReportIntervalMs ?? LAG_REPORT_INTERVAL_MS);
       health.setState('running');
-      log.info(
-        { topic: config.topic, groupId: config.groupId, metricsPort: http?.port ?? null },
-        'ingest started',
-      );
     },
-    async stop() {
-      health.setState('stopping');
-      await reporter?.stop();
-      await source.stop();
-      await reporter?.publish().catch(() => undefined);
-      // A producer whose brokers are gone can wait forever: bounded like the source's stop steps.
-      await settleWithin(
-        deadLetters.stop().catch(() => undefined),
-        STOP_STEP_DEADLINE_MS,
-      );
-      redis?.disconnect();
-      redis = null;
-      await http?.stop();
-      health.setState('stopped');
-      log.info('ingest stopped');
+    stop() {
+      stopping ??= stopAll();
+      return stopping;
     },
   };
 }

@@ -1,52 +1,97 @@
 /**
- * Command line of the `ingest` mode:
+ * The ingest service's entry and its one composition root:
  *
- *   node --import tsx sidecar/src/ingest/ingest-cli.ts \
+ *   node --import tsx ingest/src/main.ts \
  *     --brokers 127.0.0.1:9092 --redis redis://127.0.0.1:6379 --region eu-west
  *
- * Flags are validated at the edge (errors name the flag), then the ingester
+ * It validates the flags (errors name the flag), builds the clients and the
+ * adapters (ioredis, RedisFeatureStore, RedisIngestStateStore,
+ * KafkaEventSource, KafkaDeadLetterSink, logger, metrics/health server),
+ * hands them to the domain as ports (`createIngester(ports, config)`), and
  * runs until SIGTERM or SIGINT, when it commits what it applied, leaves the
- * group and exits 0. Exit 2 = bad flags, 1 = could not start, 3 = the stop
- * did not finish within STOP_DEADLINE_MS (whatever was not committed is
- * re-delivered to the next owner).
+ * group and exits. Exit codes (platform flags): EXIT_OK; EXIT_USAGE = bad
+ * flags; EXIT_FAILED = could not start; EXIT_STOP_TIMED_OUT = the stop did
+ * not finish within STOP_DEADLINE_MS, or a step of it was abandoned
+ * (whatever was not committed is re-delivered to the next owner).
  */
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import type { SocketFactory } from '@mercato/adapters/kafka/kafka-client';
+import { connectRedis, type RedisClient } from '@mercato/adapters/redis/redis-client';
+import { RedisFeatureStore } from '@mercato/adapters/redis/redis-feature-store';
+import { RedisIngestStateStore } from '@mercato/adapters/redis/redis-stream-health';
+import { parseRedisUrl, redactRedisUrl } from '@mercato/adapters/redis/redis-url';
+import type { FeatureSink, IngestStateStore } from '@mercato/features/store-ports';
+import { AtpError, COMMON_ERR, errorLine, hasCode, toAtpError } from '@mercato/platform/errors';
+import {
+  type Command,
+  createProgram,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_STOP_TIMED_OUT,
+  EXIT_USAGE,
+  intFlag,
+  listFlag,
+  onAction,
+  oneOfFlag,
+  parsedFlag,
+  portFlag,
+  requiredFlag,
+  runProgram,
+} from '@mercato/platform/flags';
 import { settleWithin, waitForStopSignal } from '@mercato/platform/lifecycle';
-import { type IngestConfig, validateIngestConfig } from './ingest-config.js';
-import { INGEST_ERR, IngestError } from './ingest-errors.js';
-import { createIngester, type Ingester } from './ingester.js';
+import { createLogger, type Logger } from '@mercato/platform/logger';
+import { runMain } from '@mercato/platform/run-main';
+import { KafkaDeadLetterSink } from './adapters/kafka/kafka-dead-letter-sink.js';
+import { KafkaEventSource } from './adapters/kafka/kafka-event-source.js';
+import {
+  DEFAULT_COMMIT_INTERVAL_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_MAX_APPLY_CHUNK_EVENTS,
+  DEFAULT_MAX_WAIT_TIME_MS,
+  DEFAULT_METRICS_HOST,
+  DEFAULT_METRICS_PORT,
+  DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY,
+  DEFAULT_SESSION_TIMEOUT_MS,
+  type IngestConfig,
+  LIMITS,
+  LOG_LEVELS,
+  validateIngestConfig,
+} from './ingest-config.js';
+import { INGEST_ERR } from './ingest-errors.js';
+import { IngestHttpServer } from './ingest-http-server.js';
+import { createIngester, type Ingester, type IngesterOptions } from './ingester.js';
+import type { IngestPorts } from './ports.js';
 
-export const EXIT_OK = 0;
-export const EXIT_START_FAILED = 1;
-export const EXIT_USAGE = 2;
 /** A graceful stop (finish the batch in flight, commit, leave the group) gets this long; then the process exits anyway. */
 export const STOP_DEADLINE_MS = 25_000;
-export const EXIT_STOP_TIMED_OUT = 3;
+/** `--metrics-port off`: no metrics/health server. */
+export const METRICS_OFF = 'off';
 
-const USAGE = `usage: ingest-cli --brokers HOST:PORT[,...] --redis redis://HOST:PORT --region REGION [options]
+// ---- flags -------------------------------------------------------------------------------------
 
-  --brokers LIST              bootstrap brokers (required)
-  --redis URL                 regional feature store (required)
-  --region NAME               region; topic = inventory.mutations.<region> (required)
-  --group-id ID               consumer group (default atp-ingest-<region>)
-  --client-id ID              client id (default atp-ingest-<region>-<pid>)
-  --topic NAME                override the topic
-  --dlq-topic NAME            override the dead-letter topic (default <topic>.dlq)
-  --from-latest               a new group starts at the log end instead of the beginning
-  --session-timeout-ms N      group session timeout (default 30000)
-  --heartbeat-interval-ms N   (default 3000, at most a third of the session timeout)
-  --concurrency N             partitions processed at once (default 4)
-  --max-apply-chunk N         events per feature-store write (default 2000)
-  --max-wait-ms N             longest a fetch waits for data (default 100)
-  --commit-interval-ms N      least time between two commits of a partition (default 1000; 0 = every batch)
-  --metrics-port N|off        metrics and health HTTP port (default 9464; 0 = any free port)
-  --metrics-host HOST         (default 0.0.0.0)
-  --log-level LEVEL           fatal|error|warn|info|debug|trace|silent (default info)
-`;
+/** The flags as commander reads them: raw strings, validated by configFromFlags. */
+export interface RawIngestFlags {
+  brokers?: string;
+  redis?: string;
+  region?: string;
+  groupId?: string;
+  clientId?: string;
+  topic?: string;
+  dlqTopic?: string;
+  fromLatest?: boolean;
+  sessionTimeoutMs?: string;
+  heartbeatIntervalMs?: string;
+  concurrency?: string;
+  maxApplyChunk?: string;
+  maxWaitMs?: string;
+  commitIntervalMs?: string;
+  metricsPort?: string;
+  metricsHost?: string;
+  logLevel?: string;
+}
 
 /** Config field -> the flag that sets it, so validation errors name what the user typed. */
-const FLAG_OF: Record<string, string> = {
+const FLAG_OF: Readonly<Record<string, string>> = {
   brokers: '--brokers',
   redisUrl: '--redis',
   region: '--region',
@@ -65,112 +110,296 @@ const FLAG_OF: Record<string, string> = {
   logLevel: '--log-level',
 };
 
-/** Parses and validates argv (without node and script); throws IngestError naming the flag. */
+/** The `ingest` command line (no action attached). */
+export function ingestProgram(): Command {
+  return createProgram('ingest', 'consume inventory.mutations.<region> into the regional feature store')
+    .option('--brokers <list>', 'bootstrap brokers, host:port[,...] (required)')
+    .option(
+      '--redis <url>',
+      'regional feature store: redis://host:port[/db], or a Redis Cluster as redis+cluster://host:port[,host:port...] (required)',
+    )
+    .option('--region <name>', 'region; topic = inventory.mutations.<region> (required)')
+    .option('--group-id <id>', 'consumer group (default atp-ingest-<region>)')
+    .option('--client-id <id>', 'client id (default atp-ingest-<region>-<pid>)')
+    .option('--topic <name>', 'override the topic')
+    .option('--dlq-topic <name>', 'override the dead-letter topic (default <topic>.dlq)')
+    .option('--from-latest', 'a new group starts at the log end instead of the beginning')
+    .option('--session-timeout-ms <n>', `group session timeout (default ${DEFAULT_SESSION_TIMEOUT_MS})`)
+    .option(
+      '--heartbeat-interval-ms <n>',
+      `(default ${DEFAULT_HEARTBEAT_INTERVAL_MS}, at most a third of the session timeout)`,
+    )
+    .option(
+      '--concurrency <n>',
+      `partitions processed at once (default ${DEFAULT_PARTITIONS_CONSUMED_CONCURRENTLY})`,
+    )
+    .option(
+      '--max-apply-chunk <n>',
+      `events per feature-store write (default ${DEFAULT_MAX_APPLY_CHUNK_EVENTS})`,
+    )
+    .option('--max-wait-ms <n>', `longest a fetch waits for data (default ${DEFAULT_MAX_WAIT_TIME_MS})`)
+    .option(
+      '--commit-interval-ms <n>',
+      `least time between two commits of a partition (default ${DEFAULT_COMMIT_INTERVAL_MS}; 0 = every batch)`,
+    )
+    .option(
+      '--metrics-port <n|off>',
+      `metrics and health HTTP port (default ${DEFAULT_METRICS_PORT}; 0 = any free port)`,
+    )
+    .option(
+      '--metrics-host <host>',
+      `address the metrics/health server binds (default ${DEFAULT_METRICS_HOST}; 0.0.0.0 exposes it, e.g. in a pod)`,
+    )
+    .option('--log-level <level>', `${LOG_LEVELS.join('|')} (default ${DEFAULT_LOG_LEVEL})`);
+}
+
+/** Validates raw flags into a config; throws ATP_ERR_INGEST_CONFIG naming the flag. */
+export function configFromFlags(f: RawIngestFlags): IngestConfig {
+  try {
+    return validateIngestConfig({
+      brokers: listFlag(
+        requiredFlag(f.brokers, '--brokers', 'bootstrap brokers, host:port[,...]'),
+        '--brokers',
+      ),
+      redisUrl: parsedFlag(
+        requiredFlag(f.redis, '--redis', 'the regional feature store, redis://host:port'),
+        '--redis',
+        (raw) => {
+          parseRedisUrl(raw);
+          return raw;
+        },
+      ),
+      region: requiredFlag(f.region, '--region', 'the region, e.g. eu-west'),
+      groupId: f.groupId,
+      clientId: f.clientId,
+      topic: f.topic,
+      deadLetterTopic: f.dlqTopic,
+      fromBeginning: f.fromLatest !== true,
+      sessionTimeoutMs: intFlag(f.sessionTimeoutMs, '--session-timeout-ms', LIMITS.sessionTimeoutMs),
+      heartbeatIntervalMs: intFlag(
+        f.heartbeatIntervalMs,
+        '--heartbeat-interval-ms',
+        LIMITS.heartbeatIntervalMs,
+      ),
+      partitionsConsumedConcurrently: intFlag(
+        f.concurrency,
+        '--concurrency',
+        LIMITS.partitionsConsumedConcurrently,
+      ),
+      maxApplyChunkEvents: intFlag(f.maxApplyChunk, '--max-apply-chunk', LIMITS.maxApplyChunkEvents),
+      maxWaitTimeMs: intFlag(f.maxWaitMs, '--max-wait-ms', LIMITS.maxWaitTimeMs),
+      commitIntervalMs: intFlag(f.commitIntervalMs, '--commit-interval-ms', LIMITS.commitIntervalMs),
+      metricsPort:
+        f.metricsPort === METRICS_OFF
+          ? null
+          : portFlag(f.metricsPort, '--metrics-port', DEFAULT_METRICS_PORT),
+      metricsHost: f.metricsHost,
+      logLevel: oneOfFlag(f.logLevel, '--log-level', LOG_LEVELS, DEFAULT_LOG_LEVEL),
+    });
+  } catch (err) {
+    throw namingTheFlag(err);
+  }
+}
+
+/** Parses and validates argv (without node and script); throws ATP_ERR_INGEST_CONFIG naming the flag. */
 export function parseIngestArgs(argv: readonly string[]): IngestConfig {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        brokers: { type: 'string' },
-        redis: { type: 'string' },
-        region: { type: 'string' },
-        'group-id': { type: 'string' },
-        'client-id': { type: 'string' },
-        topic: { type: 'string' },
-        'dlq-topic': { type: 'string' },
-        'from-latest': { type: 'boolean' },
-        'session-timeout-ms': { type: 'string' },
-        'heartbeat-interval-ms': { type: 'string' },
-        concurrency: { type: 'string' },
-        'max-apply-chunk': { type: 'string' },
-        'max-wait-ms': { type: 'string' },
-        'commit-interval-ms': { type: 'string' },
-        'metrics-port': { type: 'string' },
-        'metrics-host': { type: 'string' },
-        'log-level': { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    throw new IngestError(INGEST_ERR.CONFIG, (err as Error).message, '$');
+  const program = ingestProgram()
+    .configureOutput({ writeOut: () => undefined, writeErr: () => undefined })
+    .exitOverride((err) => {
+      throw new AtpError(INGEST_ERR.CONFIG, err.message, '$', { cause: err });
+    });
+  program.parse([...argv], { from: 'user' });
+  return configFromFlags(program.opts<RawIngestFlags>());
+}
+
+/** A flag parser's or the config validator's error as one ATP_ERR_INGEST_CONFIG naming the flag. */
+function namingTheFlag(err: unknown): unknown {
+  if (hasCode(err, COMMON_ERR.INVALID_FLAG)) {
+    return new AtpError(INGEST_ERR.CONFIG, err.message, err.field, { cause: err });
   }
-  const raw = {
-    brokers: values.brokers ?? [],
-    redisUrl: values.redis,
-    region: values.region,
-    groupId: values['group-id'],
-    clientId: values['client-id'],
-    topic: values.topic,
-    deadLetterTopic: values['dlq-topic'],
-    fromBeginning: values['from-latest'] !== true,
-    sessionTimeoutMs: values['session-timeout-ms'],
-    heartbeatIntervalMs: values['heartbeat-interval-ms'],
-    partitionsConsumedConcurrently: values.concurrency,
-    maxApplyChunkEvents: values['max-apply-chunk'],
-    maxWaitTimeMs: values['max-wait-ms'],
-    commitIntervalMs: values['commit-interval-ms'],
-    metricsPort: values['metrics-port'] === 'off' ? null : values['metrics-port'],
-    metricsHost: values['metrics-host'],
-    logLevel: values['log-level'],
-  };
-  try {
-    return validateIngestConfig(raw);
-  } catch (err) {
-    if (err instanceof IngestError && err.field !== undefined && FLAG_OF[err.field] !== undefined) {
-      throw new IngestError(
-        err.spec,
-        err.message.replace(err.field, FLAG_OF[err.field]!),
-        FLAG_OF[err.field],
-      );
+  if (hasCode(err, INGEST_ERR.CONFIG) && err.field !== undefined) {
+    const flag = FLAG_OF[err.field];
+    if (flag !== undefined) {
+      return new AtpError(INGEST_ERR.CONFIG, err.message.replace(err.field, flag), flag, { cause: err });
     }
-    throw err;
   }
+  return err;
+}
+
+// ---- composition -------------------------------------------------------------------------------
+
+export interface IngestServiceOptions extends IngesterOptions {
+  logger?: Logger;
+  clock?: () => number;
+  /** Routes broker connections (tests put cuttable proxies there). */
+  socketFactory?: SocketFactory;
+  /** Ports to use instead of the Kafka / Redis adapters built from the config (tests, other stores). */
+  ports?: Partial<Pick<IngestPorts, 'source' | 'deadLetters' | 'store' | 'state'>>;
+}
+
+/** A running ingester with its clients and its metrics/health server. */
+export interface IngestService extends Omit<Ingester, 'start'> {
+  /** Port of the metrics/health server (null when disabled). */
+  readonly metricsPort: number | null;
 }
 
 /**
- * Runs the ingester until SIGTERM/SIGINT (or `until` resolves) and returns
- * the exit code. This is what the sidecar's main entry calls for `ingest`.
+ * Builds every client and adapter from `config`, hands them to the ingester
+ * as ports, starts the metrics/health server (probes answer "not ready"
+ * while the group is joined) and the ingester. Rejects, with everything
+ * started so far stopped again, when any of it cannot start.
  */
-export async function runIngest(argv: readonly string[], until?: Promise<void>): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE);
-    return EXIT_OK;
-  }
-  let config: IngestConfig;
+export async function startIngestService(
+  config: IngestConfig,
+  opts: IngestServiceOptions = {},
+): Promise<IngestService> {
+  const log = opts.logger ?? serviceLogger(config);
+  const stores = await storePorts(config, opts.ports ?? {});
+  const source =
+    opts.ports?.source ??
+    new KafkaEventSource({
+      brokers: config.brokers,
+      clientId: config.clientId,
+      groupId: config.groupId,
+      topic: config.topic,
+      fromBeginning: config.fromBeginning,
+      sessionTimeoutMs: config.sessionTimeoutMs,
+      rebalanceTimeoutMs: config.rebalanceTimeoutMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      partitionsConsumedConcurrently: config.partitionsConsumedConcurrently,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+      maxWaitTimeMs: config.maxWaitTimeMs,
+      commitIntervalMs: config.commitIntervalMs,
+      logger: log,
+      socketFactory: opts.socketFactory,
+    });
+  const deadLetters =
+    opts.ports?.deadLetters ??
+    new KafkaDeadLetterSink({
+      brokers: config.brokers,
+      clientId: config.clientId,
+      topic: config.deadLetterTopic,
+      logger: log,
+      socketFactory: opts.socketFactory,
+    });
+  const ingester = createIngester(
+    { source, deadLetters, store: stores.store, state: stores.state, log, clock: opts.clock ?? Date.now },
+    config,
+    opts,
+  );
+  const http =
+    config.metricsPort === null
+      ? null
+      : new IngestHttpServer({
+          host: config.metricsHost,
+          port: config.metricsPort,
+          registry: ingester.metrics.registry,
+          health: () => ingester.health(),
+        });
+  const stop = async () => {
+    try {
+      await ingester.stop();
+    } finally {
+      stores.redis?.disconnect();
+      await http?.stop();
+    }
+  };
   try {
-    config = parseIngestArgs(argv);
-  } catch (err) {
-    process.stderr.write(
-      `${(err as IngestError).code ?? 'ATP_ERR_INGEST_CONFIG'}: ${(err as Error).message}\n\n${USAGE}`,
-    );
-    return EXIT_USAGE;
-  }
-  const ingester: Ingester = createIngester(config);
-  try {
+    await http?.start();
     await ingester.start();
   } catch (err) {
-    const code = err instanceof IngestError ? err.code : 'ATP_ERR_INGEST_START';
-    process.stderr.write(`${code}: ${(err as Error).message}\n`);
-    await ingester.stop().catch(() => undefined);
-    return EXIT_START_FAILED;
+    await stop().catch(() => undefined);
+    throw err;
+  }
+  const metricsPort = http?.port ?? null;
+  log.info({ topic: config.topic, groupId: config.groupId, metricsPort }, 'ingest started');
+  return {
+    config,
+    metrics: ingester.metrics,
+    metricsPort,
+    health: () => ingester.health(),
+    reportLag: () => ingester.reportLag(),
+    stop,
+  };
+}
+
+function serviceLogger(config: IngestConfig): Logger {
+  return createLogger({ level: config.logLevel, name: 'atp-ingest' }).child({
+    component: 'ingest',
+    region: config.region,
+  });
+}
+
+/** The feature store and state store ports; one write-profile Redis client unless both are given. */
+async function storePorts(
+  config: IngestConfig,
+  given: { store?: FeatureSink; state?: IngestStateStore },
+): Promise<{ store: FeatureSink; state: IngestStateStore; redis: RedisClient | null }> {
+  if (given.store !== undefined && given.state !== undefined) {
+    return { store: given.store, state: given.state, redis: null };
+  }
+  let redis: RedisClient;
+  try {
+    // A redis+cluster:// URL gives an ioredis Cluster; the adapters split batches per node and
+    // wait for the replicas of every primary they wrote to (cluster-slots.ts).
+    redis = await connectRedis(config.redisUrl, 'write');
+  } catch (err) {
+    throw new AtpError(
+      INGEST_ERR.STORE_UNREACHABLE_AT_START,
+      `Redis at ${redactRedisUrl(config.redisUrl)} is unreachable: ${err instanceof Error ? err.message : String(err)}`,
+      'redisUrl',
+      { cause: err },
+    );
+  }
+  return {
+    store: given.store ?? new RedisFeatureStore(redis, config.region),
+    state: given.state ?? new RedisIngestStateStore(redis, config.region),
+    redis,
+  };
+}
+
+// ---- process -----------------------------------------------------------------------------------
+
+/** Runs the service until SIGTERM/SIGINT (or `until` settles) and returns the exit code. */
+export async function runIngest(config: IngestConfig, until?: Promise<void>): Promise<number> {
+  const log = serviceLogger(config);
+  let service: IngestService;
+  try {
+    service = await startIngestService(config, { logger: log });
+  } catch (err) {
+    process.stderr.write(`${errorLine(toAtpError(err, INGEST_ERR.START_FAILED))}\n`);
+    return EXIT_FAILED;
   }
   await waitForStopSignal(until);
   // Uncommitted work is re-delivered to the next owner, so a stop that cannot finish may be cut short.
-  if ((await settleWithin(ingester.stop(), STOP_DEADLINE_MS)) === 'late') {
-    process.stderr.write(`ATP_ERR_INGEST_STOP_TIMEOUT: not stopped within ${STOP_DEADLINE_MS} ms; exiting\n`);
-    return EXIT_STOP_TIMED_OUT;
+  let code = EXIT_OK;
+  try {
+    if ((await settleWithin(service.stop(), STOP_DEADLINE_MS)) === 'late') {
+      throw new AtpError(INGEST_ERR.STOP_TIMED_OUT, `not stopped within ${STOP_DEADLINE_MS} ms; exiting`);
+    }
+  } catch (err) {
+    if (!hasCode(err, INGEST_ERR.STOP_TIMED_OUT)) throw err;
+    process.stderr.write(`${errorLine(err)}\n`);
+    code = EXIT_STOP_TIMED_OUT;
   }
-  return EXIT_OK;
+  log.flush();
+  return code;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runIngest(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`${err.stack ?? err.message}\n`);
-      process.exit(EXIT_START_FAILED);
-    },
-  );
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = ingestProgram();
+  onAction(program, (flags: RawIngestFlags) => {
+    let config: IngestConfig;
+    try {
+      config = configFromFlags(flags);
+    } catch (err) {
+      if (!hasCode(err, INGEST_ERR.CONFIG)) throw err;
+      process.stderr.write(`${errorLine(err)}\n`);
+      return EXIT_USAGE;
+    }
+    return runIngest(config);
+  });
+  return runProgram(program, argv);
 }
+
+runMain(import.meta.url, main);

@@ -1,3 +1,12 @@
+/**
+ * The ingester's ports: every outside system it talks to, as a small
+ * interface. The composition root (main.ts) builds the Kafka and Redis
+ * adapters and hands them over as IngestPorts; the domain (ingester.ts and
+ * what it creates) never imports a client library.
+ */
+import type { FeatureSink, IngestStateStore } from '@mercato/features/store-ports';
+import type { Logger } from '@mercato/platform/logger';
+
 /** One record as the log holds it. Offsets are decimal int64 strings (they exceed 2^53 in long-lived topics). */
 export interface SourceMessage {
   offset: string;
@@ -28,12 +37,14 @@ export interface BatchControl {
   /** False once the source is stopping or the partition was revoked: abandon the batch uncommitted. */
   isActive(): boolean;
   /**
-   * Marks every record up to and including `lastOffset` as processed (the
-   * next fetch starts after it) and commits `lastOffset + 1`, the next record
-   * to read. The source may defer the commit to coalesce commits (it then
-   * reports it through `onStatus` once sent); it resolves when the commit is
-   * acknowledged or deferred and rejects when a commit it sent failed (let
-   * it escape: the consumer recovers and the batch is re-delivered).
+   * Declares every record up to and including `lastOffset` durable and
+   * commits `lastOffset + 1`, the next record to read. The source may defer
+   * the commit to coalesce commits (it reports it through `onStatus` once
+   * acknowledged, and a failed one as `commit-failed`); it rejects only when
+   * a commit it awaited failed (let it escape: the consumer recovers and the
+   * batch is re-delivered). Records of a batch left uncommitted when the
+   * handler returns or throws are fetched again (a source that fetches ahead
+   * seeks back), unless the batch was abandoned (isActive() false).
    */
   commit(lastOffset: string): Promise<void>;
 }
@@ -54,12 +65,17 @@ export type SourceStatus =
 export interface EventSource {
   /**
    * Joins the group and calls `handler` for every fetched batch: one batch
-   * at a time per partition, partitions concurrently. Resolves once the
+   * at a time per partition, in offset order, partitions concurrently (the
+   * source may fetch a partition's next batch while its handler runs). Resolves once the
    * consumer runs; a crash later is reported through `onStatus` and the
    * source restarts itself.
    */
   start(handler: BatchHandler, onStatus: (s: SourceStatus) => void): Promise<void>;
-  /** Leaves the group after the batches in flight finish. */
+  /**
+   * Leaves the group after the batches in flight finish. Every step is
+   * bounded; a step abandoned at its deadline (brokers gone) makes stop()
+   * reject with ATP_ERR_INGEST_STOP_TIMEOUT once the rest of it has run.
+   */
   stop(): Promise<void>;
   /** Log-end offset per partition of the topic, asked of the brokers now. */
   highWatermarks(): Promise<Map<number, string>>;
@@ -86,4 +102,17 @@ export interface DeadLetterSink {
   stop(): Promise<void>;
   /** Resolves once every letter is acknowledged by all in-sync replicas; rejects otherwise. */
   send(letters: readonly DeadLetter[]): Promise<void>;
+}
+
+/** What the composition root hands the ingester. */
+export interface IngestPorts {
+  source: EventSource;
+  deadLetters: DeadLetterSink;
+  /** The regional feature store's write side. */
+  store: FeatureSink;
+  /** Lag reports and pending-gap bookkeeping, beside the feature store. */
+  state: IngestStateStore;
+  log: Logger;
+  /** Wall clock, ms (tests pass a fake one). */
+  clock: () => number;
 }

@@ -34,6 +34,15 @@ import {
 
 export const CONTROL_SNAPSHOT_SCHEMA = 'atp.control-snapshot.v1';
 export const KILL_SCOPES = ['global', 'region', 'route', 'sku'] as const;
+export const MAX_ROUTE_PREFIX_LENGTH = 256;
+/**
+ * A route prefix: "/" then URL path characters only (RFC 3986 pchar minus
+ * `'` and `&`). No NUL, control characters, whitespace, quotes or markup:
+ * prefixes travel to the filter, into logs, metric labels and the console.
+ */
+export const ROUTE_PREFIX_RE = /^\/[A-Za-z0-9\-._~!$()*+,;=:@%/]*$/;
+const MAX_KEY_ID_LENGTH = 64;
+const MAX_SIGNATURE_TEXT_LENGTH = 128;
 export type KillScope = (typeof KILL_SCOPES)[number];
 
 export interface KillSwitch {
@@ -77,10 +86,28 @@ export interface ModelRollout {
   previous?: string;
 }
 
+/**
+ * ed25519 signature of a snapshot by its control plane (snapshot-signature.ts):
+ * over version, content hash and prev_hash, so one signature covers the
+ * whole content. `value` is base64 of the 64-byte signature.
+ */
+export interface SnapshotSignature {
+  keyId: string;
+  value: string;
+}
+
 export interface ControlSnapshot {
   schema: typeof CONTROL_SNAPSHOT_SCHEMA;
   version: number;
   contentHash: string;
+  /**
+   * Content hash of version - 1 (GENESIS_PREV_HASH for version 1): the chain
+   * link a receiver holding that version checks. Absent on snapshots made
+   * before signing existed and on the embedded default.
+   */
+  prevHash?: string;
+  /** Absent on unsigned snapshots (the embedded default, pre-signing stores): verifySnapshot refuses them. */
+  signature?: SnapshotSignature;
   rulesVersion: string;
   killSwitches: KillSwitch[];
   routes: RoutePolicy[];
@@ -125,20 +152,28 @@ export function parseControlSnapshot(raw: unknown): ControlSnapshot {
     schema: CONTROL_SNAPSHOT_SCHEMA,
     version: reqInt(o, 'version', '', 0, Number.MAX_SAFE_INTEGER),
     contentHash: reqString(o, 'content_hash', '', 128),
+    ...optChain(o),
     rulesVersion: reqString(o, 'rules_version', '', 128),
     killSwitches: reqArray(o, 'kill_switches', '', 0, 10_000).map((v, i) => {
       const p = `kill_switches[${i}]`;
       const k = asObject(v, p);
       const scope = reqEnum(k, 'scope', p, KILL_SCOPES);
-      const target = scope === 'global' ? '' : reqString(k, 'target', p, 256);
+      const target =
+        scope === 'global'
+          ? ''
+          : scope === 'route'
+            ? parseRoutePrefix(k, 'target', p)
+            : reqString(k, 'target', p, 256);
       return { scope, target, reason: reqString(k, 'reason', p, 1024) };
     }),
     routes: reqArray(o, 'routes', '', 0, 1_000).map((v, i) => {
       const p = `routes[${i}]`;
       const r = asObject(v, p);
-      const prefix = reqString(r, 'prefix', p, 256);
-      if (!prefix.startsWith('/')) throw new ContractError(`${p}.prefix`, 'must start with "/"');
-      return { prefix, mode: reqEnum(r, 'mode', p, MODES), rolloutPct: reqInt(r, 'rollout_pct', p, 0, 100) };
+      return {
+        prefix: parseRoutePrefix(r, 'prefix', p),
+        mode: reqEnum(r, 'mode', p, MODES),
+        rolloutPct: reqInt(r, 'rollout_pct', p, 0, 100),
+      };
     }),
     holds: reqArray(o, 'holds', '', 0, 100_000).map((v, i) => {
       const p = `holds[${i}]`;
@@ -162,6 +197,10 @@ export function controlSnapshotToJson(s: ControlSnapshot): Record<string, unknow
     schema: s.schema,
     version: s.version,
     content_hash: s.contentHash,
+    ...(s.prevHash === undefined ? {} : { prev_hash: s.prevHash }),
+    ...(s.signature === undefined
+      ? {}
+      : { signature: { key_id: s.signature.keyId, value: s.signature.value } }),
     rules_version: s.rulesVersion,
     kill_switches: s.killSwitches,
     routes: s.routes.map((r) => ({ prefix: r.prefix, mode: r.mode, rollout_pct: r.rolloutPct })),
@@ -201,6 +240,38 @@ export function defaultControlSnapshot(modelVersion: string): ControlSnapshot {
     sellers: [],
     model: { active: modelVersion },
   };
+}
+
+/**
+ * A route prefix field (`prefix` of a route, `target` of a route kill
+ * switch): starts with "/", path characters only, bounded.
+ */
+export function parseRoutePrefix(o: Obj, key: string, prefix: string): string {
+  const v = reqString(o, key, prefix, MAX_ROUTE_PREFIX_LENGTH);
+  const field = prefix === '' ? key : `${prefix}.${key}`;
+  if (!v.startsWith('/'))
+    throw new ContractError(field, `must start with "/", got ${JSON.stringify(v.slice(0, 40))}`);
+  if (!ROUTE_PREFIX_RE.test(v)) {
+    throw new ContractError(
+      field,
+      'may contain only URL path characters (letters, digits and - . _ ~ ! $ ( ) * + , ; = : @ % /): no whitespace, control characters, quotes or markup',
+    );
+  }
+  return v;
+}
+
+/** prev_hash and signature, both optional (unsigned snapshots still parse; verifySnapshot refuses them). */
+function optChain(o: Obj): Pick<ControlSnapshot, 'prevHash' | 'signature'> {
+  const out: Pick<ControlSnapshot, 'prevHash' | 'signature'> = {};
+  if (o.prev_hash !== undefined && o.prev_hash !== null) out.prevHash = reqString(o, 'prev_hash', '', 128);
+  if (o.signature !== undefined && o.signature !== null) {
+    const sig = asObject(o.signature, 'signature');
+    out.signature = {
+      keyId: reqString(sig, 'key_id', 'signature', MAX_KEY_ID_LENGTH),
+      value: reqString(sig, 'value', 'signature', MAX_SIGNATURE_TEXT_LENGTH),
+    };
+  }
+  return out;
 }
 
 function parseSeller(o: Obj, p: string): SellerConstraint {

@@ -65,11 +65,18 @@ function sha256Hex(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-/** sha256 of everything but `version` and `content_hash`, in canonical form. */
+/**
+ * sha256 of the content, in canonical form: everything but `version`,
+ * `content_hash` and the chain (`prev_hash`, `signature`), which describe
+ * where the content sits in the sequence rather than what it is (the same
+ * content at two versions has one hash; the signature covers the hash).
+ */
 export function snapshotContentHash(s: ControlSnapshot): string {
   const json = controlSnapshotToJson(canonicalSnapshot(s));
   delete json.version;
   delete json.content_hash;
+  delete json.prev_hash;
+  delete json.signature;
   return CONTENT_HASH_PREFIX + sha256Hex(canonicalJson(json));
 }
 

@@ -6,7 +6,10 @@
  * rollout and rules version. Applying it to the base snapshot and
  * re-parsing the result with parseControlSnapshot must give exactly
  * `content_hash`: a receiver never trusts a delta it cannot reproduce.
- * Pure: no I/O.
+ * A delta also carries the target snapshot's chain link and signature
+ * (`prev_hash`, `signature`): the result of applying it is a signed
+ * snapshot the receiver verifies with verifySnapshot
+ * (snapshot-signature.ts) like a full one. Pure: no I/O.
  */
 import { type ControlSnapshot, controlSnapshotToJson, parseControlSnapshot } from './control-snapshot.js';
 import { canonicalJson, canonicalSnapshot, cmp, snapshotContentHash } from './snapshot-content.js';
@@ -47,6 +50,9 @@ export interface SnapshotDelta {
   from_version: number;
   to_version: number;
   content_hash: string;
+  /** The target snapshot's prev_hash and signature (JSON form), when it is signed. */
+  prev_hash?: string;
+  signature?: Obj;
   rules_version: string;
   model: Obj;
   kill_switches: CollectionDelta;
@@ -74,6 +80,8 @@ export function diffSnapshots(from: ControlSnapshot, to: ControlSnapshot): Snaps
     from_version: from.version,
     to_version: to.version,
     content_hash: to.contentHash,
+    ...(b.prev_hash === undefined ? {} : { prev_hash: b.prev_hash as string }),
+    ...(b.signature === undefined ? {} : { signature: b.signature as Obj }),
     rules_version: to.rulesVersion,
     model: b.model as Obj,
   } as SnapshotDelta;
@@ -110,6 +118,11 @@ export function applySnapshotDelta(base: ControlSnapshot, raw: unknown): Control
   const json = controlSnapshotToJson(base);
   json.version = toVersion;
   json.content_hash = contentHash;
+  // The chain belongs to the target version: never carry the base's over.
+  delete json.prev_hash;
+  delete json.signature;
+  if (d.prev_hash !== undefined && d.prev_hash !== null) json.prev_hash = d.prev_hash;
+  if (d.signature !== undefined && d.signature !== null) json.signature = d.signature;
   json.rules_version = reqString(d, 'rules_version', 'delta', 128);
   json.model = asObject(d.model, 'delta.model');
   for (const c of COLLECTIONS) {

@@ -1,5 +1,5 @@
 /**
- * The sidecar's process entry.
+ * The sidecar's process entry (`npm run serve -- --help` lists the flags).
  *
  *   node --import tsx sidecar/src/main.ts serve --region eu-west \
  *     [--redis redis://127.0.0.1:6379] [--model models/<version>] \
@@ -12,28 +12,24 @@
  * Without --redis the sidecar runs on its embedded in-memory stores (empty
  * until something feeds them). Logs are pino JSON on stdout; once both edges
  * listen it logs `{"event":"listening","httpPort":..,"grpcPort":..}`.
- * SIGTERM/SIGINT stop it cleanly. Exit codes: 0 ok, 1 start failed, 2 bad flags.
+ * SIGTERM/SIGINT stop it cleanly. Exit codes (platform flags): EXIT_OK,
+ * EXIT_FAILED (start failed), EXIT_USAGE (bad flags, `CODE --flag: problem`
+ * on stderr).
  */
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { toAtpError } from '@mercato/platform/errors';
+import { collect, createProgram, EXIT_FAILED, EXIT_OK, onAction, runProgram } from '@mercato/platform/flags';
 import { waitForStopSignal } from '@mercato/platform/lifecycle';
 import { createLogger } from '@mercato/platform/logger';
-import { Command, CommanderError } from 'commander';
+import { runMain } from '@mercato/platform/run-main';
 import { parseServeFlags, type RawServeFlags, type ServeConfig } from './cli/serve-flags.js';
 import { parseControlLinkFlags, type RawControlLinkFlags } from './control/control-link.js';
 import { NdjsonFileSink, StdoutSink } from './decision-log/decision-log-sinks.js';
-import type { AtpError } from './errors.js';
+import { ERR } from './errors.js';
 import { connectRedisStores } from './redis-wiring.js';
 import { createSidecar, type SidecarConfig } from './sidecar.js';
 
-export const EXIT_OK = 0;
-export const EXIT_START_FAILED = 1;
-export const EXIT_USAGE = 2;
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
+/** Runs `serve` until a stop signal (or `until`, in tests); resolves with the exit code. */
 export async function runServe(config: ServeConfig, until?: Promise<void>): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
   const sc: SidecarConfig = {
@@ -63,20 +59,18 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
       sc.closers = stores.closers;
     }
   } catch (err) {
-    logger.fatal({ code: 'ATP_ERR_UNAVAILABLE', err: (err as Error).message }, 'cannot reach Redis');
-    return EXIT_START_FAILED;
+    logger.fatal({ code: ERR.UNAVAILABLE.code, err: toAtpError(err).message }, 'cannot reach Redis');
+    return EXIT_FAILED;
   }
   const sidecar = createSidecar(sc);
   let ports: { httpPort: number; grpcPort: number };
   try {
     ports = await sidecar.start();
   } catch (err) {
-    logger.fatal(
-      { code: (err as AtpError).code ?? 'ATP_ERR_INTERNAL', err: (err as Error).message },
-      'start failed',
-    );
+    const e = toAtpError(err);
+    logger.fatal({ code: e.code, err: e.message }, 'start failed');
     await sidecar.stop().catch(() => undefined);
-    return EXIT_START_FAILED;
+    return EXIT_FAILED;
   }
   logger.info(
     { event: 'listening', ...ports, region: config.region, modelVersion: sidecar.engine.modelVersion },
@@ -90,9 +84,8 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  let code = EXIT_OK;
-  const program = new Command('atp-sidecar').exitOverride().showHelpAfterError();
-  program
+  const program = createProgram('atp-sidecar', 'the ATP decision sidecar');
+  const serve = program
     .command('serve')
     .description('answer ATP decisions over HTTP/JSON and gRPC')
     .requiredOption('--region <name>', 'region this sidecar serves')
@@ -112,41 +105,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--state-dir <dir>', 'where the last good snapshot and the bundle cache live')
     .option('--trusted-key <path>', 'bundle signing public key (PEM); repeatable', collect, [])
     .option('--models-root <dir>', 'shared models root instead of downloading bundles')
-    .option('--sidecar-id <id>', 'name reported to the control plane')
-    .action(async (opts: RawServeFlags & RawControlLinkFlags) => {
-      let config: ServeConfig;
-      try {
-        config = parseServeFlags(opts);
-        config.controlLink = parseControlLinkFlags(opts, config.region, (p) => readFileSync(p, 'utf8'));
-      } catch (err) {
-        const e = err as AtpError;
-        process.stderr.write(`${e.code ?? 'ATP_ERR_INVALID_FLAG'} ${e.message}\n`);
-        code = EXIT_USAGE;
-        return;
-      }
-      code = await runServe(config);
-    });
-  try {
-    await program.parseAsync(argv as string[], { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    }
-    throw err;
-  }
-  return code;
+    .option('--sidecar-id <id>', 'name reported to the control plane');
+  onAction(serve, (opts: RawServeFlags & RawControlLinkFlags) => {
+    // A refused flag throws INVALID_FLAG naming it: runProgram prints it and exits EXIT_USAGE.
+    const config = parseServeFlags(opts);
+    config.controlLink = parseControlLinkFlags(opts, config.region, (p) => readFileSync(p, 'utf8'));
+    return runServe(config);
+  });
+  return runProgram(program, argv);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-      // A failed start may leave sockets or timers behind; do not linger as a half-started process.
-      if (code !== EXIT_OK) setTimeout(() => process.exit(code), 100).unref();
-    },
-    (err: Error) => {
-      process.stderr.write(`ATP_ERR_INTERNAL ${err.stack ?? err.message}\n`);
-      process.exitCode = EXIT_START_FAILED;
-    },
-  );
-}
+runMain(import.meta.url, main);

@@ -25,14 +25,19 @@ import { HOT_CACHE_TTL_MS, HOT_CACHE_UNKNOWN_TTL_MS, HotCache } from './cache/ho
 import { createSignatureVerifier } from './control/bundle-verifier.js';
 import { type ControlLink, type ControlLinkConfig, createControlLink } from './control/control-link.js';
 import { ControlState } from './control/control-state.js';
-import { DecisionEngine, type EnforcedSide } from './decision/decision-engine.js';
-import type { Clock, ReservationStore } from './decision/ports.js';
+import { DecisionEngine } from './decision/decision-engine.js';
+import type { Clock, EnforcedSide, ReservationStore } from './decision/ports.js';
 import { DecisionLog, type DecisionLogSink } from './decision-log/decision-log.js';
 import type { BundleVerifier } from './model/model-bundle.js';
+import { ModelGuard } from './model/model-guard.js';
 import { ModelRegistry, type RankerLoader } from './model/model-registry.js';
 import { SidecarMetrics } from './observability/metrics.js';
 
 export const RULES_ONLY_MODEL_VERSION = 'rules-only';
+/** Mode when no control route matches a request's route. */
+export const DEFAULT_MODE: Mode = 'enforce';
+/** Which side answers when a model is active; the other is logged. */
+export const DEFAULT_ENFORCED_SIDE: EnforcedSide = 'model';
 export const DEFAULT_RULES_VERSION = 'rules-v0';
 
 export interface SidecarConfig {
@@ -40,9 +45,9 @@ export interface SidecarConfig {
   host?: string;
   httpPort?: number;
   grpcPort?: number;
-  /** Mode when no control route matches a request's route (default enforce). */
+  /** Mode when no control route matches a request's route (default DEFAULT_MODE). */
   mode?: Mode;
-  /** Which side answers when a model is active; the other is logged (default model). */
+  /** Which side answers when a model is active; the other is logged (default DEFAULT_ENFORCED_SIDE). */
   enforce?: EnforcedSide;
   clock?: Clock;
   /** The embedded feature store (`features.apply(event)`); used for reads unless `featureReader` is set. */
@@ -126,9 +131,10 @@ export function createSidecar(config: SidecarConfig): Sidecar {
       reader = config.featureReader;
     }
   }
+  const cache = hotCache;
   const metrics = new SidecarMetrics({
     defaultMetrics: config.defaultMetrics,
-    hotCacheRecords: hotCache === null ? undefined : () => hotCache!.records,
+    hotCacheRecords: cache === null ? undefined : () => cache.records,
   });
   const models = new ModelRegistry({
     loadRanker: config.loadRanker ?? ((b) => createOnnxRanker(b)),
@@ -160,14 +166,14 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     streamHealth,
     control,
     models,
+    guard: new ModelGuard(config.inferenceTimeoutMs),
     clock,
-    defaultMode: config.mode ?? 'enforce',
-    enforce: config.enforce ?? 'model',
+    defaultMode: config.mode ?? DEFAULT_MODE,
+    enforce: config.enforce ?? DEFAULT_ENFORCED_SIDE,
     decisionLog,
     observer: metrics,
     rulesOnlyVersion: RULES_ONLY_MODEL_VERSION,
     modelFor: (requestId) => link?.follower.modelFor(requestId) ?? null,
-    ...(config.inferenceTimeoutMs === undefined ? {} : { inferenceTimeoutMs: config.inferenceTimeoutMs }),
   });
   let started = false;
   let ready = false;

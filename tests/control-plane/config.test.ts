@@ -40,3 +40,35 @@ t.test('bad settings are refused naming the field', async (t) => {
     );
   }
 });
+
+t.test('issue 16 settings: defaults, and bad values refused naming the field', async (t) => {
+  const c = validateControlPlaneConfig({ db: 'sqlite:/var/lib/atp/cp.db' });
+  t.same(
+    [c.stateDir, c.tls, c.maxStreamsPerToken, c.signingKeyPath],
+    ['/var/lib/atp', null, 4, null],
+    'the generated signing key lives beside the SQLite file; no TLS unless configured',
+  );
+  t.equal(validateControlPlaneConfig({ db: 'sqlite::memory:' }).stateDir, null);
+  t.same(validateControlPlaneConfig({ tlsCert: 'c.pem', tlsKey: 'k.pem', tlsClientCa: 'ca.pem' }).tls, {
+    certPath: 'c.pem',
+    keyPath: 'k.pem',
+    clientCaPath: 'ca.pem',
+  });
+  const cases: [Record<string, unknown>, string][] = [
+    [{ db: 'postgres://db/atp' }, 'signingKey'],
+    [{ maxStreamsPerToken: 0 }, 'maxStreamsPerToken'],
+    [{ auditRetentionDays: 0 }, 'auditRetentionDays'],
+    [{ tlsKey: 'k.pem' }, 'tlsCert'],
+    [
+      { bootstrapTokens: [{ name: 'a', role: 'viewer', token: 'x'.repeat(20), sidecarId: 'bad id' }] },
+      'bootstrapTokens[0].sidecarId',
+    ],
+  ];
+  for (const [raw, field] of cases) {
+    t.throws(
+      () => validateControlPlaneConfig(raw),
+      { code: 'ATP_ERR_CONFIG_INVALID', field },
+      JSON.stringify(raw),
+    );
+  }
+});

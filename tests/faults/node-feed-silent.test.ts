@@ -8,7 +8,7 @@
 import t from 'tap';
 import { HEARTBEAT_STALE_MS } from '../../features/src/freshness.js';
 import { UNKNOWN_HEARTBEAT_STALE_MULTIPLE } from '../../features/src/node-health.js';
-import { MAX_THRESHOLD } from '../../sidecar/src/decision/thresholds.js';
+import { MAX_THRESHOLD } from '../../sidecar/src/decision/policies/thresholds.js';
 import { MemorySink } from '../../sidecar/src/decision-log/decision-log-sinks.js';
 import { createSidecar } from '../../sidecar/src/sidecar.js';
 import { ev, T0 } from '../helpers/events.js';

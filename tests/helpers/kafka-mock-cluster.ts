@@ -4,7 +4,13 @@
  * bootstrap list on stderr and serves until it is killed.
  *
  * Facts about the mock the tests rely on (librdkafka 2.0.2):
- * - topics auto-create with 4 partitions on first metadata request;
+ * - topics auto-create with 4 partitions on first metadata request; kcat
+ *   offers no way to change that (librdkafka 2.0.2 knows only
+ *   `test.mock.num.brokers` and `test.mock.broker.rtt`, and the mock serves
+ *   no CreateTopics / CreatePartitions request). For more partitions,
+ *   `startKafkaMockClusterWithTopics` drives the same librdkafka mock through
+ *   its C API (`rd_kafka_mock_topic_create`, via python3's ctypes, no extra
+ *   package) and creates topics of any partition count on demand;
  * - each partition keeps roughly the newest 5 MB (older segments are
  *   dropped), so a test should keep well under ~20K events per partition;
  * - the group coordinator waits about 3 s before completing a first join;
@@ -17,9 +23,12 @@
  * asks for; `cut()` then resets every live connection and refuses new ones,
  * which the client sees exactly as brokers going away (ECONNRESET /
  * connection closed), while the cluster keeps its data and committed offsets.
+ * A connection whose shutdown already began is closed instead of reset (see
+ * cutSocket): resetting it leaks its TCP handle and hangs the process at exit.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createInterface } from 'node:readline';
 
 export const KAFKA_MOCK_START_TIMEOUT_MS = 10_000;
 export const KAFKA_MOCK_STOP_GRACE_MS = 2_000;
@@ -35,6 +44,99 @@ export interface KafkaMockCluster {
   brokers: string[];
   /** SIGTERM, then SIGKILL after KAFKA_MOCK_STOP_GRACE_MS. */
   stop(): Promise<void>;
+}
+
+/** A mock cluster that can also create topics with a chosen partition count. */
+export interface ControllableKafkaMock extends KafkaMockCluster {
+  /** Creates `topic` with `partitions` partitions (replicated on every broker, up to 3). */
+  createTopic(topic: string, partitions: number): Promise<void>;
+}
+
+/**
+ * The mock cluster of librdkafka (the library kcat links), created through
+ * its C API by a python3 ctypes driver: the same broker the other tests use,
+ * plus topics of any partition count (auto-created topics still get 4).
+ * The driver reads `<topic> <partitions>` lines on stdin and answers
+ * `created <topic> <error code>`.
+ */
+const MOCK_DRIVER_PY = `
+import ctypes, sys
+lib = ctypes.CDLL('librdkafka.so.1')
+lib.rd_kafka_conf_new.restype = ctypes.c_void_p
+lib.rd_kafka_conf_set.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t]
+lib.rd_kafka_new.restype = ctypes.c_void_p
+lib.rd_kafka_new.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+lib.rd_kafka_handle_mock_cluster.restype = ctypes.c_void_p
+lib.rd_kafka_handle_mock_cluster.argtypes = [ctypes.c_void_p]
+lib.rd_kafka_mock_cluster_bootstraps.restype = ctypes.c_char_p
+lib.rd_kafka_mock_cluster_bootstraps.argtypes = [ctypes.c_void_p]
+lib.rd_kafka_mock_topic_create.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
+err = ctypes.create_string_buffer(512)
+conf = lib.rd_kafka_conf_new()
+lib.rd_kafka_conf_set(conf, b'test.mock.num.brokers', sys.argv[1].encode(), err, 512)
+lib.rd_kafka_conf_set(conf, b'log_level', b'3', err, 512)
+rk = lib.rd_kafka_new(0, conf, err, 512)
+mc = lib.rd_kafka_handle_mock_cluster(rk)
+print('bootstrap ' + lib.rd_kafka_mock_cluster_bootstraps(mc).decode(), flush=True)
+for line in sys.stdin:
+    parts = line.split()
+    if len(parts) != 2:
+        continue
+    code = lib.rd_kafka_mock_topic_create(mc, parts[0].encode(), int(parts[1]), min(3, int(sys.argv[1])))
+    print('created %s %d' % (parts[0], code), flush=True)
+`;
+
+export function python3Available(): boolean {
+  return spawnSync('python3', ['-c', 'import ctypes; ctypes.CDLL("librdkafka.so.1")']).status === 0;
+}
+
+export async function startKafkaMockClusterWithTopics(brokerCount = 3): Promise<ControllableKafkaMock> {
+  if (!kcatAvailable()) throw new Error(KCAT_MISSING_MESSAGE);
+  if (!python3Available()) {
+    throw new Error('python3 (with ctypes) is needed to create mock topics of more than 4 partitions');
+  }
+  const proc = spawn('python3', ['-c', MOCK_DRIVER_PY, String(brokerCount)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const stdin = proc.stdin;
+  const stdout = proc.stdout;
+  if (stdin === null || stdout === null) throw new Error('mock driver spawned without pipes');
+  proc.stderr?.resume();
+  const waiting = new Map<string, (code: number) => void>();
+  let onBootstrap: ((brokers: string[]) => void) | null = null;
+  createInterface({ input: stdout }).on('line', (line) => {
+    const [word, a, b] = line.split(' ');
+    if (word === 'bootstrap' && a !== undefined) onBootstrap?.(a.split(','));
+    if (word === 'created' && a !== undefined) waiting.get(a)?.(Number(b));
+  });
+  const brokers = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`the mock driver printed no bootstrap list within ${KAFKA_MOCK_START_TIMEOUT_MS} ms`));
+    }, KAFKA_MOCK_START_TIMEOUT_MS);
+    onBootstrap = (list) => {
+      clearTimeout(timer);
+      resolve(list);
+    };
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the mock driver exited (${code}) before the cluster came up`));
+    });
+  });
+  proc.removeAllListeners('exit');
+  return {
+    brokers,
+    stop: () => stopProcess(proc),
+    createTopic: (topic, partitions) =>
+      new Promise<void>((resolve, reject) => {
+        waiting.set(topic, (code) => {
+          waiting.delete(topic);
+          if (code === 0) resolve();
+          else reject(new Error(`rd_kafka_mock_topic_create(${topic}, ${partitions}) failed: ${code}`));
+        });
+        stdin.write(`${topic} ${partitions}\n`);
+      }),
+  };
 }
 
 export function kcatAvailable(): boolean {
@@ -130,7 +232,7 @@ export class TcpProxy {
   /** Resets every open connection; new ones are reset at once until restore(). */
   cut(): void {
     this.isCut = true;
-    for (const s of this.live) s.resetAndDestroy();
+    for (const s of this.live) cutSocket(s);
     this.live.clear();
   }
 
@@ -145,7 +247,7 @@ export class TcpProxy {
 
   private accept(client: Socket): void {
     if (this.isCut) {
-      client.resetAndDestroy();
+      cutSocket(client);
       return;
     }
     const upstream = connect({ host: this.targetHost, port: this.targetPort });
@@ -164,6 +266,22 @@ export class TcpProxy {
     client.pipe(upstream);
     upstream.pipe(client);
   }
+}
+
+/**
+ * Drops `s` as a network failure would: a TCP reset. Not once its shutdown
+ * has begun (end() was called, as pipe() does when the other side of the
+ * proxy ends): on Node 20 (libuv 1.46) uv_tcp_close_reset() then fails with
+ * EINVAL, node's TCPWrap counts itself closing although it never closed the
+ * handle, and when the process exits Environment::CleanupHandles waits for
+ * that handle forever, spinning in uv_run (the test process that passed
+ * everything and then burned CPU until tap's timeout). Such a socket is
+ * destroyed instead: its FIN is already on the way, and the peer's next
+ * write is answered with a reset by the kernel anyway.
+ */
+export function cutSocket(s: Socket): void {
+  if (s.writableEnded) s.destroy();
+  else s.resetAndDestroy();
 }
 
 /** What kafkajs calls to open a broker connection (its ISocketFactory shape, plain TCP). */

@@ -1,15 +1,19 @@
 /**
  * The tiny world written into a real Redis the way production gets it: the
- * directory through publishNodeDirectory, stock and heartbeats through the
- * ingester's write path (RedisFeatureStore.applyEvents). Times are relative
- * to `nowMs` (real time: the sidecars under test run on the wall clock).
+ * directory as a versioned set through the batch job's publisher
+ * (redis-node-sets.ts, named as the job names it), stock and heartbeats
+ * through the ingester's write path (RedisFeatureStore.applyEvents). Times
+ * are relative to `nowMs` (real time: the sidecars under test run on the
+ * wall clock).
  */
 
-import { createRedisClient } from '../../adapters/src/redis/redis-client.js';
+import { connectRedis, type RedisClient } from '../../adapters/src/redis/redis-client.js';
 import { RedisFeatureStore } from '../../adapters/src/redis/redis-feature-store.js';
-import { publishNodeDirectory } from '../../adapters/src/redis/redis-node-directory.js';
+import { publishDirectory } from '../../adapters/src/redis/redis-node-sets.js';
+import { contentVersion } from '../../batch/src/batch-version.js';
 import type { NodeInfo } from '../../features/src/node-profile.js';
 import type { InventoryEvent } from '../../proto/v1/inventory-event.js';
+import { encodeNodeInfo } from '../../proto/v1/node-directory.js';
 import { ev } from './events.js';
 import { TINY_NODES } from './tiny-world.js';
 
@@ -26,9 +30,15 @@ export async function seedRedis(
   nowMs = Date.now(),
   nodes: NodeInfo[] = TINY_NODES,
 ): Promise<void> {
-  const client = await createRedisClient(url, 'write');
+  const client = await connectRedis(url, 'write');
   try {
-    await publishNodeDirectory(client, region, nodes);
+    // The tiny world's nodes live wherever it is seeded (a directory set holds only its region's nodes).
+    await publishTestDirectory(
+      client,
+      region,
+      nodes.map((n) => ({ ...n, region })),
+      nowMs,
+    );
     const events: InventoryEvent[] = nodes.map((n) =>
       ev('heartbeat', 0, 1, { node: n.nodeId, atMs: nowMs - 1_000 }),
     );
@@ -47,7 +57,7 @@ export async function heartbeat(
   nowMs = Date.now(),
   nodes = TINY_NODES,
 ): Promise<void> {
-  const client = await createRedisClient(url, 'write');
+  const client = await connectRedis(url, 'write');
   try {
     const seq = Math.floor(nowMs / 1000);
     await new RedisFeatureStore(client, region).applyEvents(
@@ -56,4 +66,16 @@ export async function heartbeat(
   } finally {
     client.disconnect();
   }
+}
+
+/** Publishes `nodes` as the region's current directory, versioned by content as the batch job does. */
+export async function publishTestDirectory(
+  client: RedisClient,
+  region: string,
+  nodes: readonly NodeInfo[],
+  nowMs = Date.now(),
+): Promise<string> {
+  const version = contentVersion(nodes.map(encodeNodeInfo).join('\n'));
+  await publishDirectory(client, region, version, nodes, nowMs);
+  return version;
 }

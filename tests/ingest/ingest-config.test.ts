@@ -14,6 +14,11 @@ t.test('a minimal config gets the documented defaults and region-derived names',
   t.equal(c.sessionTimeoutMs, 30_000);
   t.equal(c.heartbeatIntervalMs, 3_000);
   t.equal(c.metricsPort, 9464);
+  t.equal(
+    c.metricsHost,
+    '127.0.0.1',
+    'metrics and health bind loopback unless --metrics-host says otherwise',
+  );
   t.equal(c.maxWaitTimeMs, 100, 'a fetch waits at most 100 ms for data');
 });
 

@@ -9,11 +9,11 @@ import { pino } from 'pino';
 import type { Test } from 'tap';
 import type { SocketFactory } from '../../adapters/src/kafka/kafka-client.js';
 import { KafkaEventProducer } from '../../adapters/src/kafka/kafka-event-producer.js';
-import { createRedisClient } from '../../adapters/src/redis/redis-client.js';
+import { connectRedis } from '../../adapters/src/redis/redis-client.js';
 import { RedisFeatureStore } from '../../adapters/src/redis/redis-feature-store.js';
 import { FeatureState } from '../../features/src/feature-state.js';
 import { type IngestConfig, validateIngestConfig } from '../../ingest/src/ingest-config.js';
-import { createIngester, type Ingester } from '../../ingest/src/ingester.js';
+import { type IngestService, startIngestService } from '../../ingest/src/main.js';
 import { encodeEvent, eventKey, type InventoryEvent } from '../../proto/v1/inventory-event.js';
 import { T0 } from '../helpers/events.js';
 import { type KafkaMockCluster, startKafkaMockCluster } from '../helpers/kafka-mock-cluster.js';
@@ -32,23 +32,18 @@ export interface IngestRig {
 /**
  * What every ingester test file starts: a mock Kafka cluster, a private
  * redis-server, an admin client and a producer, all stopped in the file's
- * teardown. `teardown.before` / `teardown.after` run around those stops.
+ * teardown.
  */
-export async function startIngestRig(
-  t: Test,
-  teardown: { before?: () => void; after?: () => void } = {},
-): Promise<IngestRig> {
+export async function startIngestRig(t: Test): Promise<IngestRig> {
   const cluster = await startKafkaMockCluster();
   const redis = await startRedisServer();
   const admin = await adminOf(cluster.brokers);
   const prod = await producer(cluster.brokers);
   t.teardown(async () => {
-    teardown.before?.();
     await prod.stop();
     await admin.disconnect();
     await cluster.stop();
     await redis.stop();
-    teardown.after?.();
   });
   return { cluster, redis, admin, prod };
 }
@@ -138,10 +133,12 @@ export function ingestConfig(
   });
 }
 
-export async function startIngester(config: IngestConfig, socketFactory?: SocketFactory): Promise<Ingester> {
-  const ing = createIngester(config, { socketFactory, logger: quietLog, lagReportIntervalMs: 250 });
-  await ing.start();
-  return ing;
+/** The ingest service wired by its composition root, in this process, with quiet logs and fast lag reports. */
+export async function startIngester(
+  config: IngestConfig,
+  socketFactory?: SocketFactory,
+): Promise<IngestService> {
+  return startIngestService(config, { socketFactory, logger: quietLog, lagReportIntervalMs: 250 });
 }
 
 export async function adminOf(brokers: string[]): Promise<Admin> {
@@ -206,7 +203,7 @@ export interface StateDiff {
 
 /** Compares every pair of `ref` with Redis slot by slot (and that nothing is left waiting). */
 export async function diffWithRedis(redisUrl: string, region: string, ref: FeatureState): Promise<StateDiff> {
-  const client = await createRedisClient(redisUrl, 'write');
+  const client = await connectRedis(redisUrl, 'write');
   try {
     const store = new RedisFeatureStore(client, region);
     const mismatches: string[] = [];

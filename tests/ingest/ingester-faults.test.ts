@@ -1,18 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
-import { createRedisClient } from '../../adapters/src/redis/redis-client.js';
-import { RedisFeatureStore } from '../../adapters/src/redis/redis-feature-store.js';
 import { metricValue } from '../../ingest/src/ingest-metrics.js';
-import { createIngester } from '../../ingest/src/ingester.js';
-import type { InventoryEvent } from '../../proto/v1/inventory-event.js';
 import { createBrokerLink, TcpProxy } from '../helpers/kafka-mock-cluster.js';
+import { scrapeMetric, spawnIngestCli } from './ingest-process.js';
 import {
   diffWithRedis,
   freshRegion,
   groupPosition,
   ingestConfig,
   produce,
-  quietLog,
   referenceOf,
   startIngester,
   startIngestRig,
@@ -22,22 +18,16 @@ import {
   waitFor,
 } from './ingest-rig.js';
 
-// Whatever a stop in the teardown waits on, the file ends; its results are already reported.
-// The crash test abandons a consumer behind cut links on purpose (as a crashed pod would be).
-// kafkajs keeps retrying its operations for minutes on ref'd timers, which would hold this
-// file open long after every assertion ran; production's ingest CLI exits after stop() the
-// same way.
-const { cluster, redis, admin, prod } = await startIngestRig(t, {
-  before: () => setTimeout(() => process.exit(), TEARDOWN_GRACE_MS).unref(),
-  after: () => setTimeout(() => process.exit(), ABANDONED_CLIENT_GRACE_MS).unref(),
-});
+const { cluster, redis, admin, prod } = await startIngestRig(t);
 
 /** Each scenario's own waits add up to under 3 minutes; a scenario stuck past this fails instead of holding the file. */
 const SUBTEST_TIMEOUT_MS = 180_000;
-/** The longest the file-level teardown may take before the file exits anyway. */
-const TEARDOWN_GRACE_MS = 30_000;
-/** How long the file may linger after its teardown for abandoned kafkajs clients. */
-const ABANDONED_CLIENT_GRACE_MS = 2_000;
+/**
+ * The crashing ingester coalesces its commits over this long (the CLI's
+ * maximum): once a partition committed, what it applies next stays
+ * uncommitted until well after the crash.
+ */
+const CRASHING_COMMIT_INTERVAL_MS = 60_000;
 /** Longer than the 6 s session timeout the test ingesters use. */
 const OUTAGE_MS = 8_000;
 
@@ -129,63 +119,52 @@ t.test(
   async (t) => {
     const region = freshRegion('uncommitted');
     const topic = topicOf(region);
+    const groupId = `atp-ingest-${region}`;
     const events = stockStream('UC', 30, 10);
+    const quarter = events.length / 4;
     const half = events.length / 2;
-    await produce(prod, topic, events.slice(0, half));
-    // The first ingester reaches the brokers through a link that is cut the moment Redis
-    // acknowledges its first write: the write is in Redis, its commit can never happen.
-    const link = await createBrokerLink(cluster);
-    t.teardown(() => link.stop());
-    const client = await createRedisClient(redis.url, 'write');
-    t.teardown(() => client.disconnect());
-    const real = new RedisFeatureStore(client, region);
-    let appliedBeforeCrash = 0;
-    const crashing = {
-      applyEvents: async (evs: readonly InventoryEvent[]) => {
-        const report = await real.applyEvents(evs);
-        // Other partitions' writes in flight at that moment land too; none of them can be committed.
-        appliedBeforeCrash += report.applied;
-        link.cut();
-        return report;
-      },
-      flushGaps: (skus: readonly string[], wm: number) => real.flushGaps(skus, wm),
-    };
-    const config = ingestConfig(region, link.brokers, redis.url, { clientId: `${region}-zombie` });
-    const zombie = createIngester(config, {
-      socketFactory: link.socketFactory,
-      logger: quietLog,
-      parts: { store: crashing },
-    });
-    await zombie.start();
-    // Stopped on every path: a zombie left running keeps reconnecting and the file never ends.
-    t.teardown(() => zombie.stop());
-    await waitFor(
-      () => appliedBeforeCrash > 0 && !zombie.health().healthy,
-      30_000,
-      'the first write and the crash',
-    );
-    // A healthy successor joins the same group directly; once the zombie's session expires it owns everything.
-    const successor = await startIngester({
-      ...config,
+    // The first owner is the ingest CLI in a process of its own, as in a pod, committing at most
+    // once a minute per partition: its first batch of each partition commits at once, the next wait.
+    const first = await spawnIngestCli({
       brokers: cluster.brokers,
-      clientId: `${region}-successor`,
+      redisUrl: redis.url,
+      region,
+      extra: ['--client-id', `${region}-first`, '--commit-interval-ms', String(CRASHING_COMMIT_INTERVAL_MS)],
     });
+    t.teardown(() => first.kill());
+    const applied = () => scrapeMetric(first.metricsPort, 'atp_ingest_events_total', { result: 'applied' });
+    await produce(prod, topic, events.slice(0, quarter));
+    await waitFor(async () => (await applied()) === quarter, 30_000, 'the first quarter applied');
+    await produce(prod, topic, events.slice(quarter, half));
+    await waitFor(async () => (await applied()) === half, 30_000, 'the second quarter applied');
+    // The crash: SIGKILL after Redis acknowledged the writes, before their commit was due.
+    const appliedBeforeCrash = await applied();
+    await first.kill();
+    const uncommitted = appliedBeforeCrash - (await groupPosition(admin, groupId, topic)).committed;
+    t.ok(uncommitted > 0, `${uncommitted} event(s) applied but never committed before the crash`);
+    // A successor joins the same group; once the dead member's session expires it owns everything.
+    const successor = await startIngester(
+      ingestConfig(region, cluster.brokers, redis.url, { clientId: `${region}-successor` }),
+    );
     t.teardown(() => successor.stop());
     await produce(prod, topic, events.slice(half));
-    await waitCaughtUp(admin, config.groupId, topic, events.length, 60_000);
+    await waitCaughtUp(admin, groupId, topic, events.length, 60_000);
     t.same((await diffWithRedis(redis.url, region, referenceOf(events))).mismatches, []);
-    // The successor saw the uncommitted write again and recognised every event of it.
+    // The successor got the uncommitted writes again and recognised every event of them.
     const duplicates = await metricValue(successor.metrics.registry, 'atp_ingest_events_total', {
       result: 'duplicate',
     });
     t.ok(
-      duplicates >= appliedBeforeCrash,
-      `re-delivered ${duplicates} >= ${appliedBeforeCrash} applied before the crash`,
+      duplicates >= uncommitted,
+      `re-delivered ${duplicates} >= ${uncommitted} applied but not committed before the crash`,
     );
-    const applied = await metricValue(successor.metrics.registry, 'atp_ingest_events_total', {
+    const appliedAfter = await metricValue(successor.metrics.registry, 'atp_ingest_events_total', {
       result: 'applied',
     });
-    t.equal(applied + appliedBeforeCrash, events.length, 'between them, every event applied exactly once');
-    link.restore();
+    t.equal(
+      appliedAfter + appliedBeforeCrash,
+      events.length,
+      'between them, every event applied exactly once',
+    );
   },
 );

@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import t from 'tap';
 import { metricValue } from '../../ingest/src/ingest-metrics.js';
+import { scrapeMetric, spawnIngestCli } from './ingest-process.js';
 import {
   diffWithRedis,
   feed,
@@ -18,94 +17,33 @@ import {
 
 const { cluster, redis, admin, prod } = await startIngestRig(t);
 
-const CLI = new URL('../../ingest/src/main.ts', import.meta.url).pathname;
-
-interface CliIngester {
-  proc: ChildProcess;
-  metricsPort: number;
-  exited: Promise<number | null>;
-}
-
-/** Starts the ingest CLI as its own process and waits for its "ingest started" log line. */
-async function spawnIngester(region: string): Promise<CliIngester> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      CLI,
-      '--brokers',
-      cluster.brokers.join(','),
-      '--redis',
-      redis.url,
-      '--region',
-      region,
-      '--session-timeout-ms',
-      '6000',
-      '--heartbeat-interval-ms',
-      '500',
-      '--metrics-port',
-      '0',
-      '--metrics-host',
-      '127.0.0.1',
-      '--log-level',
-      'info',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const metricsPort = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: proc.stdout! });
-    lines.on('line', (line) => {
-      try {
-        const rec = JSON.parse(line) as { msg?: string; metricsPort?: number };
-        if (rec.msg === 'ingest started') resolve(rec.metricsPort!);
-      } catch {
-        // not a log line
-      }
-    });
-    void exited.then((code) => reject(new Error(`ingest-cli exited (${code}) before it started`)));
-  });
-  return { proc, metricsPort, exited };
-}
-
-async function scrape(port: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (want.every((w) => line.includes(w))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
 t.test('an ingester killed mid-stream and restarted loses nothing and applies nothing twice', async (t) => {
   const region = freshRegion('restart');
   const topic = topicOf(region);
   const events = stockStream('RS', 60, 40);
   // A live stream of 2400 events over about six seconds, and a first ingester process consuming it.
-  const first = await spawnIngester(region);
+  const first = await spawnIngestCli({ brokers: cluster.brokers, redisUrl: redis.url, region });
+  t.teardown(() => first.kill());
   const feeding = feed(prod, topic, events, 30, 6_000);
   await waitFor(
-    async () => (await scrape(first.metricsPort, 'atp_ingest_events_total', { result: 'applied' })) >= 600,
+    async () =>
+      (await scrapeMetric(first.metricsPort, 'atp_ingest_events_total', { result: 'applied' })) >= 600,
     30_000,
     'the first ingester to apply part of the stream',
   );
   // SIGKILL: no graceful leave, no last commit; whatever was applied but not committed comes again.
-  first.proc.kill('SIGKILL');
-  await first.exited;
-  const second = await spawnIngester(region);
-  t.teardown(() => {
-    second.proc.kill('SIGKILL');
-  });
+  await first.kill();
+  const second = await spawnIngestCli({ brokers: cluster.brokers, redisUrl: redis.url, region });
+  t.teardown(() => second.kill());
   await feeding;
   await waitCaughtUp(admin, `atp-ingest-${region}`, topic, events.length, 60_000);
   // Slot by slot equal to one in-order application: the `applied` slot counts every sequence applied.
   const diff = await diffWithRedis(redis.url, region, referenceOf(events));
   t.equal(diff.pairs, 60);
   t.same(diff.mismatches, []);
-  const redelivered = await scrape(second.metricsPort, 'atp_ingest_events_total', { result: 'duplicate' });
+  const redelivered = await scrapeMetric(second.metricsPort, 'atp_ingest_events_total', {
+    result: 'duplicate',
+  });
   t.comment(`re-delivered after the kill and dropped as duplicates: ${redelivered}`);
   // The survivor stops cleanly on SIGTERM.
   second.proc.kill('SIGTERM');

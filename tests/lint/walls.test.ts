@@ -31,7 +31,8 @@ function lintTree(extra: Record<string, string>): { status: number | null; out: 
       'features/src/vector.ts': "import { D } from '../../proto/v1/decision.js';\nexport const V = D;\n",
       'adapters/src/redis/store.ts':
         "import Redis from 'ioredis';\nimport { V } from '../../../features/src/vector.js';\nexport const S = [Redis, V];\n",
-      'sidecar/src/decision/engine.ts': "import { V } from '../../../features/src/vector.js';\nexport const X = V;\n",
+      'sidecar/src/decision/engine.ts':
+        "import { V } from '../../../features/src/vector.js';\nexport const X = V;\n",
       'sidecar/src/main.ts':
         "import { S } from '../../adapters/src/redis/store.js';\nimport { X } from './decision/engine.js';\nexport const M = [S, X];\n",
       'ingest/src/main.ts': "import { S } from '../../adapters/src/redis/store.js';\nexport const I = S;\n",

@@ -22,6 +22,34 @@ export const ERR = defineErrors({
   },
   /** Simulator.run() was called a second time: a simulator is one stream, replayed by building a new one. */
   SIM_ALREADY_RUN: { code: 'ATP_ERR_SIM_ALREADY_RUN', retriable: false, httpStatus: 409, grpcStatus: 9 },
+  /**
+   * An external answer the world cannot apply: the promised node is not a
+   * candidate of the checkout, or the answer's time is not a time. A late or
+   * repeated answer is not an error (resolveCheckout returns false).
+   */
+  SIM_RESOLVE: {
+    code: 'ATP_ERR_SIM_RESOLVE',
+    retriable: false,
+    httpStatus: 422,
+    grpcStatus: 9,
+    hint: "a promise must name one of the checkout record's candidates",
+  },
+  /**
+   * A scenario hook the simulator cannot apply (Simulator.forceFlashSale /
+   * forceOutage): an unknown SKU or node, an empty or inverted window, a
+   * window starting in the simulator's past, a multiplier below 1.
+   */
+  SIM_HOOK: { code: 'ATP_ERR_SIM_HOOK', retriable: false, httpStatus: 400, grpcStatus: 3 },
+  /** A world driver phase was called out of order (warm-up, live, drain; each once). */
+  WORLD_PHASE: { code: 'ATP_ERR_WORLD_PHASE', retriable: false, httpStatus: 409, grpcStatus: 9 },
+  /** A closed-loop world option is missing or out of range; `field` names it (`liveMinutes`). */
+  WORLD_CONFIG: {
+    code: 'ATP_ERR_WORLD_CONFIG',
+    retriable: false,
+    httpStatus: 400,
+    grpcStatus: 3,
+    hint: 'see training/src/world/world-options.ts for every option, its range and its default',
+  },
   /** A trainer hyper-parameter or training matrix is invalid; `field` names it (`maxDepth`, `x.rows`). */
   GBDT_PARAMS: {
     code: 'ATP_ERR_GBDT_PARAMS',
@@ -39,6 +67,18 @@ export const ERR = defineErrors({
     httpStatus: 400,
     grpcStatus: 3,
     hint: 'replay files are NDJSON, one wire-format inventory event per line (what sim-cli --out writes)',
+  },
+  /**
+   * A closed-loop world's adapter lost its system: a Kafka sink cannot reach
+   * the brokers or a produce request failed, an NDJSON log cannot be
+   * written, the exactly-once check cannot read Redis.
+   */
+  WORLD_IO: {
+    code: 'ATP_ERR_WORLD_IO',
+    retriable: true,
+    httpStatus: 503,
+    grpcStatus: 14,
+    hint: "check the world's brokers, Redis and run directory (the run's logs/ say which process failed)",
   },
   /** The replay's Kafka sink cannot be reached or refused a produce request. */
   REPLAY_SINK: {

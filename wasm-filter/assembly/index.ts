@@ -2,4 +2,4 @@
 // ABI (proxy_on_*, malloc), dispatching to the ATP root and stream contexts.
 // The SDK's own exports are not re-exported; abi-exports.ts says why.
 
-export * from './abi-exports';
+export * from './contexts/abi-exports';

@@ -11,6 +11,8 @@
  * answered Unimplemented (ENOSYS for WASI).
  */
 import { randomFillSync } from 'node:crypto';
+import { AtpError, hasCode } from '@mercato/platform/errors';
+import { ERR } from '../errors.js';
 import {
   BUFFER_TYPE_MAX,
   HEADER_MAP_TYPE_MAX,
@@ -23,13 +25,8 @@ import { deserializeHeaderPairs, serializeHeaderPairs } from './header-pairs.js'
 import type { HostBackend } from './host-backend.js';
 
 /** Thrown by proc_exit: the guest asked to stop (the SDK's abort path). Counted as a trap. */
-export class ProcExitError extends Error {
-  readonly exitCode: number;
-  constructor(exitCode: number) {
-    super(`proc_exit(${exitCode})`);
-    this.name = 'ProcExitError';
-    this.exitCode = exitCode;
-  }
+function guestExit(exitCode: number): AtpError {
+  return new AtpError(ERR.GUEST_EXIT, `proc_exit(${exitCode})`);
 }
 
 const WASI_ESUCCESS = 0;
@@ -94,7 +91,7 @@ function guard(host: HostBackend, name: string, fn: HostFunction): HostFunction 
       return clock === undefined ? fn(...args) : clock.timeHost(() => fn(...args));
     } catch (err) {
       // Traps of nested guest calls (malloc) and proc_exit must end the guest call.
-      if (err instanceof ProcExitError || err instanceof WebAssembly.RuntimeError) throw err;
+      if (hasCode(err, ERR.GUEST_EXIT) || err instanceof WebAssembly.RuntimeError) throw err;
       host.hostError(name, err);
       return WasmResult.InternalFailure;
     }
@@ -403,7 +400,7 @@ function wasiFunctions(host: HostBackend): Record<string, HostFunction> {
   return {
     proc_exit(code) {
       host.log(LOG_ERROR, `wasi proc_exit(${u32(code)})`);
-      throw new ProcExitError(u32(code));
+      throw guestExit(u32(code));
     },
     fd_write(fd, iovs, iovsLen, nwrittenPtr) {
       const level = u32(fd) === STDOUT_FD ? LOG_INFO : u32(fd) === STDERR_FD ? LOG_ERROR : undefined;

@@ -12,29 +12,25 @@
  * held with StopIterationAndBuffer beyond the buffer limit is answered 413 by
  * the host; a local reply goes back through the filter's response hooks.
  */
-import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus, WasmResult } from './abi.js';
+import { AtpError } from '@mercato/platform/errors';
+import { ERR } from '../errors.js';
+import { FilterDataStatus, FilterHeadersStatus, FilterTrailersStatus } from './abi.js';
 import { HeaderMap } from './header-map.js';
 import type { HeaderPairs } from './header-pairs.js';
 import type { BufferAccess, LocalReplyRequest } from './host-backend.js';
+import {
+  type Direction,
+  Flow,
+  type FlowEvent,
+  HOOKS,
+  type Phase,
+  REQUEST_TOO_LARGE,
+  RESPONSE_TOO_LARGE,
+  type StreamState,
+  WASM_FAILED,
+} from './stream-flow.js';
 
-export type StreamState =
-  /** Nothing delivered yet. */
-  | { kind: 'idle' }
-  /** The filter holds the headers (waiting for the body, or for a callout). */
-  | { kind: 'paused' }
-  /** Headers passed on, as the filter left them. */
-  | { kind: 'continued'; headers: HeaderPairs }
-  /** Answered by the filter (or the host on its behalf); nothing reached, or will reach, the other side. */
-  | { kind: 'local-reply'; status: number; headers: HeaderPairs; body: Uint8Array; details: string }
-  /** The stream was reset (closed by the filter, VM failure, or ended while paused). */
-  | { kind: 'reset'; reason: string };
-
-/** What a flow passes on: to the upstream (request) or to the client (response). */
-export type FlowEvent =
-  | { type: 'headers'; headers: HeaderPairs; endOfStream: boolean }
-  | { type: 'data'; data: Uint8Array; endOfStream: boolean }
-  | { type: 'trailers'; trailers: HeaderPairs }
-  | { type: 'reset'; reason: string };
+export type { FlowEvent, StreamState } from './stream-flow.js';
 
 /** What an HttpStream needs from its VM (implemented by ProxyWasmVm). */
 export interface StreamHost {
@@ -47,55 +43,6 @@ export interface StreamHost {
   callStreamHook(stream: HttpStream, hook: string, args: number[]): number | undefined;
   /** The stream is over; the host forgets its context. */
   releaseStream(stream: HttpStream): void;
-}
-
-type Direction = 'request' | 'response';
-type Phase = 'none' | 'headers' | 'body' | 'trailers' | 'log';
-
-const HOOKS = {
-  request: {
-    headers: 'proxy_on_request_headers',
-    body: 'proxy_on_request_body',
-    trailers: 'proxy_on_request_trailers',
-  },
-  response: {
-    headers: 'proxy_on_response_headers',
-    body: 'proxy_on_response_body',
-    trailers: 'proxy_on_response_trailers',
-  },
-} as const;
-
-/** Envoy's answers when a held body outgrows the buffer limit. */
-const REQUEST_TOO_LARGE = { status: 413, body: 'Payload Too Large', details: 'request_payload_too_large' };
-const RESPONSE_TOO_LARGE = {
-  status: 500,
-  body: 'Internal Server Error',
-  details: 'response_payload_too_large',
-};
-/** Envoy's answer when the plugin has failed and fail_open is off (or failed during this stream). */
-const WASM_FAILED = { status: 503, body: '', details: 'wasm_fail_stream' };
-
-class Flow {
-  readonly headers = new HeaderMap();
-  readonly trailers = new HeaderMap();
-  headersSeen = false;
-  headersReleased = false;
-  trailersSeen = false;
-  trailersReleased = false;
-  endOfStreamSeen = false;
-  endOfStreamReleased = false;
-  /** Headers returned StopAllIteration*: the host holds body data without showing it to the filter. */
-  stopAll = false;
-  /** Body data held by the host while the filter stops iteration. */
-  held: Uint8Array[] = [];
-  /** The buffer the filter sees during its body hook (held data + the new chunk). */
-  current: Uint8Array | undefined;
-  released: Uint8Array[] = [];
-  listeners: Array<(event: FlowEvent) => void> = [];
-
-  heldBytes(): number {
-    return this.held.reduce((n, c) => n + c.length, 0);
-  }
 }
 
 export class HttpStream {
@@ -170,7 +117,8 @@ export class HttpStream {
   }
 
   requestHeaders(headers: HeaderPairs | Record<string, string>, endOfStream: boolean): StreamState {
-    if (this.request.headersSeen) throw new Error('requestHeaders called twice on one stream');
+    if (this.request.headersSeen)
+      throw new AtpError(ERR.EMULATOR_MISUSE, 'requestHeaders called twice on one stream');
     const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
     this.request.headersSeen = true;
     this.request.headers.setAll(pairs);
@@ -183,8 +131,10 @@ export class HttpStream {
   }
 
   requestBody(data: Uint8Array | string, endOfStream: boolean): StreamState {
-    if (!this.request.headersSeen) throw new Error('requestBody before requestHeaders');
-    if (this.request.endOfStreamSeen) throw new Error('requestBody after end of stream');
+    if (!this.request.headersSeen)
+      throw new AtpError(ERR.EMULATOR_MISUSE, 'requestBody before requestHeaders');
+    if (this.request.endOfStreamSeen)
+      throw new AtpError(ERR.EMULATOR_MISUSE, 'requestBody after end of stream');
     this.request.endOfStreamSeen = endOfStream;
     const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     this.deliverBody('request', chunk, endOfStream);
@@ -192,14 +142,16 @@ export class HttpStream {
   }
 
   requestTrailers(trailers: HeaderPairs): StreamState {
-    if (!this.request.headersSeen) throw new Error('requestTrailers before requestHeaders');
+    if (!this.request.headersSeen)
+      throw new AtpError(ERR.EMULATOR_MISUSE, 'requestTrailers before requestHeaders');
     this.request.endOfStreamSeen = true;
     this.deliverTrailers('request', trailers);
     return this.requestState;
   }
 
   responseHeaders(headers: HeaderPairs | Record<string, string>, endOfStream: boolean): StreamState {
-    if (this.response.headersSeen) throw new Error('responseHeaders called twice on one stream');
+    if (this.response.headersSeen)
+      throw new AtpError(ERR.EMULATOR_MISUSE, 'responseHeaders called twice on one stream');
     if (this.requestState.kind === 'local-reply' || this.requestState.kind === 'reset')
       return this.responseState;
     const pairs = Array.isArray(headers) ? headers : Object.entries(headers);
@@ -211,7 +163,8 @@ export class HttpStream {
   }
 
   responseBody(data: Uint8Array | string, endOfStream: boolean): StreamState {
-    if (!this.response.headersSeen) throw new Error('responseBody before responseHeaders');
+    if (!this.response.headersSeen)
+      throw new AtpError(ERR.EMULATOR_MISUSE, 'responseBody before responseHeaders');
     if (this.response.endOfStreamSeen) return this.responseState;
     this.response.endOfStreamSeen = endOfStream;
     const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -241,32 +194,17 @@ export class HttpStream {
   headerMapFor(mapType: number, mutable: boolean): HeaderMap | undefined {
     const inLog = this.phase.phase === 'log';
     if (inLog && mutable) return undefined;
-    const pick = (flow: Flow, trailers: boolean): HeaderMap | undefined => {
-      if (trailers) return flow.trailersSeen && (inLog || !flow.trailersReleased) ? flow.trailers : undefined;
-      return flow.headersSeen && (inLog || !flow.headersReleased) ? flow.headers : undefined;
-    };
-    if (mapType === 0) return pick(this.request, false);
-    if (mapType === 1) return pick(this.request, true);
-    if (mapType === 2) return pick(this.response, false);
-    if (mapType === 3) return pick(this.response, true);
+    if (mapType === 0) return this.request.headerMap(false, inLog);
+    if (mapType === 1) return this.request.headerMap(true, inLog);
+    if (mapType === 2) return this.response.headerMap(false, inLog);
+    if (mapType === 3) return this.response.headerMap(true, inLog);
     return undefined;
   }
 
   /** The HTTP body buffer of a direction: the chunk under inspection, or what the host holds. */
   bodyBufferFor(direction: Direction): BufferAccess {
     const flow = direction === 'request' ? this.request : this.response;
-    const inHook = this.phase.direction === direction && this.phase.phase === 'body';
-    return {
-      bytes: () => (inHook && flow.current !== undefined ? flow.current : Buffer.concat(flow.held)),
-      set: (start, length, data) => {
-        const existing = inHook && flow.current !== undefined ? flow.current : Buffer.concat(flow.held);
-        const next = copyFrom(existing, start, length, data);
-        if (next === undefined) return WasmResult.BadArgument;
-        if (inHook) flow.current = next;
-        else flow.held = [next];
-        return WasmResult.Ok;
-      },
-    };
+    return flow.bodyBuffer(this.phase.direction === direction && this.phase.phase === 'body');
   }
 
   /** proxy_continue_stream, applied after the VM call that asked for it. */
@@ -537,17 +475,4 @@ export class HttpStream {
   private emit(flow: Flow, event: FlowEvent): void {
     for (const listener of flow.listeners) listener(event);
   }
-}
-
-/** Envoy's Buffer::copyFrom for HTTP bodies: prepend, replace all, or append; anything else is refused. */
-function copyFrom(
-  existing: Uint8Array,
-  start: number,
-  length: number,
-  data: Uint8Array,
-): Uint8Array | undefined {
-  if (start === 0 && length === 0) return Buffer.concat([data, existing]);
-  if (start === 0 && length >= existing.length) return data.slice();
-  if (start >= existing.length) return Buffer.concat([existing, data]);
-  return undefined;
 }

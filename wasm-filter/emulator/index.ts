@@ -18,7 +18,12 @@ export {
   type HttpCallResponse,
 } from './http-cluster-client.js';
 export { type FlowEvent, HttpStream, type StreamState } from './http-stream.js';
-export { createLocalDataPlane, type LocalDataPlane, type LocalDataPlaneOptions } from './local-data-plane.js';
+export {
+  createLocalDataPlane,
+  type LocalDataPlane,
+  type LocalDataPlaneOptions,
+  READINESS_PATH,
+} from './local-data-plane.js';
 export { type MetricSnapshot, MetricsRegistry } from './metrics-registry.js';
 export {
   DEFAULT_BUFFER_LIMIT_BYTES,

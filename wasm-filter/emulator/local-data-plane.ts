@@ -10,6 +10,11 @@
  * in for it where Envoy cannot run. Like Envoy's connection manager it adds
  * x-request-id when the client sent none, drops hop-by-hop headers, and
  * answers 503 when the upstream cannot be reached.
+ *
+ * Readiness: `GET /__atp/ready` (READINESS_PATH) is answered by the data
+ * plane itself, never forwarded nor filtered: 200 while the filter serves,
+ * 503 once it has failed (refused its configuration or trapped: Envoy would
+ * answer 503 to every request then) or while the data plane stops.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -22,12 +27,15 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AtpError } from '@mercato/platform/errors';
+import { closeHttp, listenHttp } from '@mercato/platform/servers';
+import { ERR } from '../errors.js';
 import type { LogLevelName } from './abi.js';
 import type { HeaderPairs } from './header-pairs.js';
 import type { ClusterAddress } from './http-cluster-client.js';
 import type { HttpStream } from './http-stream.js';
 import { type HttpCallFailureMode, type LogEntry, ProxyWasmVm } from './proxy-wasm-vm.js';
+import { DEFAULT_LOG_LEVEL } from './vm-options.js';
 
 /** Hop-by-hop headers: never forwarded in either direction. */
 const HOP_BY_HOP = new Set([
@@ -41,8 +49,19 @@ const HOP_BY_HOP = new Set([
 const UPSTREAM_UNREACHABLE_BODY =
   'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
 const INTERNAL_ERROR_STATUS = 500;
+const READY_STATUS = 200;
+const NOT_READY_STATUS = 503;
 const DEFAULT_LISTEN_HOST = '127.0.0.1';
 const DEFAULT_ROOT_ID = 'atp_filter';
+const DEFAULT_VM_ID = 'atp';
+/**
+ * How long requests in flight may take to finish once stop() began. Short: a
+ * request paused on the sidecar is answered within its timeout (25 ms by
+ * default) plus one tick, and a local stand-in for Envoy has no drain to honour.
+ */
+export const STOP_GRACE_MS = 250;
+/** Where a probe (kubelet, a test, the world) asks whether the data plane serves. */
+export const READINESS_PATH = '/__atp/ready';
 
 export interface LocalDataPlaneOptions {
   /** Port to listen on; 0 picks a free one (see start()'s result). */
@@ -59,6 +78,8 @@ export interface LocalDataPlaneOptions {
   onLog?: (entry: LogEntry) => void;
   /** Default 'envoy-local-reply', as Envoy (see ProxyWasmVmOptions.httpCallFailures). */
   httpCallFailures?: HttpCallFailureMode;
+  /** Path answered by the data plane itself with its readiness (default READINESS_PATH). */
+  readinessPath?: string;
 }
 
 export interface LocalDataPlane {
@@ -72,7 +93,9 @@ export interface LocalDataPlane {
 export function createLocalDataPlane(options: LocalDataPlaneOptions): LocalDataPlane {
   let vm: ProxyWasmVm | undefined;
   let server: Server | undefined;
+  let stopping = false;
   const upstreamAgent = new Agent({ keepAlive: true });
+  const readinessPath = options.readinessPath ?? READINESS_PATH;
 
   return {
     get vm() {
@@ -80,24 +103,31 @@ export function createLocalDataPlane(options: LocalDataPlaneOptions): LocalDataP
     },
 
     async start() {
-      if (server !== undefined) throw new Error('the local data plane is already started');
+      if (server !== undefined) {
+        throw new AtpError(ERR.EMULATOR_MISUSE, 'the local data plane is already started');
+      }
       const loaded = await ProxyWasmVm.load(await readFile(options.wasmPath), {
-        vmId: options.vmId ?? 'atp',
+        vmId: options.vmId ?? DEFAULT_VM_ID,
         rootId: options.rootId ?? DEFAULT_ROOT_ID,
         pluginConfig: options.pluginConfig,
         clusters: options.clusters,
         autoTick: true,
-        logLevel: options.logLevel ?? 'info',
+        logLevel: options.logLevel ?? DEFAULT_LOG_LEVEL,
         ...(options.onLog !== undefined ? { onLog: options.onLog } : {}),
         ...(options.httpCallFailures !== undefined ? { httpCallFailures: options.httpCallFailures } : {}),
       });
       if (!loaded.start()) {
         const reasons = loaded.logsAtOrAbove('error').map((e) => e.message);
         loaded.close();
-        throw new Error(`the filter refused to start: ${reasons.join('; ')}`);
+        throw new AtpError(ERR.FILTER_REFUSED_TO_START, `the filter refused to start: ${reasons.join('; ')}`);
       }
       vm = loaded;
+      stopping = false;
       const listening = createServer((req, res) => {
+        if (isReadinessProbe(req, readinessPath)) {
+          answerReadiness(res, readiness(loaded, stopping));
+          return;
+        }
         try {
           serve(loaded, req, res, options.upstream, upstreamAgent);
         } catch (err) {
@@ -106,24 +136,41 @@ export function createLocalDataPlane(options: LocalDataPlaneOptions): LocalDataP
         }
       });
       server = listening;
-      await new Promise<void>((resolve, reject) => {
-        listening.once('error', reject);
-        listening.listen(options.port, options.host ?? DEFAULT_LISTEN_HOST, () => resolve());
-      });
-      return { port: (listening.address() as AddressInfo).port };
+      return { port: await listenHttp(listening, options.port, options.host ?? DEFAULT_LISTEN_HOST) };
     },
 
     async stop() {
-      const listening = server;
+      stopping = true;
+      const listening = server ?? null;
       server = undefined;
-      if (listening !== undefined) {
-        listening.closeAllConnections();
-        await new Promise<void>((resolve) => listening.close(() => resolve()));
-      }
+      await closeHttp(listening, STOP_GRACE_MS);
       upstreamAgent.destroy();
       vm?.close();
     },
   };
+}
+
+/** Why the data plane does not serve, or null when it does. */
+function readiness(vm: ProxyWasmVm, stopping: boolean): string | null {
+  if (stopping) return 'stopping';
+  if (vm.failed) return 'the filter has failed (see its error log)';
+  return null;
+}
+
+function isReadinessProbe(req: IncomingMessage, path: string): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  const url = req.url ?? '';
+  const query = url.indexOf('?');
+  return (query < 0 ? url : url.slice(0, query)) === path;
+}
+
+function answerReadiness(res: ServerResponse, notReady: string | null): void {
+  const body = JSON.stringify(notReady === null ? { ready: true } : { ready: false, reason: notReady });
+  res.writeHead(notReady === null ? READY_STATUS : NOT_READY_STATUS, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
 /** One client request through the filter. */

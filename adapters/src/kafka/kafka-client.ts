@@ -3,8 +3,9 @@
  * constants, kafkajs's own logs routed into our pino logger, and an optional
  * socket factory (tests route broker connections through cuttable proxies).
  */
+
+import type { Logger } from '@mercato/platform/logger';
 import { type ISocketFactory, Kafka, type LogEntry, logLevel } from 'kafkajs';
-import type { Logger } from 'pino';
 
 /** A broker that does not accept a TCP connection within this is treated as down. */
 export const KAFKA_CONNECTION_TIMEOUT_MS = 3_000;

@@ -4,16 +4,15 @@
  * partitionForKey compute it). Used by the replay tool and the benchmark;
  * the ingester never produces events.
  */
+
+import type { Logger } from '@mercato/platform/logger';
 import { Partitioners, type Producer } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { EventProducer, KeyedRecord } from '../event-producer.js';
 import { createKafkaClient, type SocketFactory } from './kafka-client.js';
 
-const ACKS_ALL = -1;
+export type { KeyedRecord } from '../event-producer.js';
 
-export interface KeyedRecord {
-  key: string;
-  value: string | Buffer;
-}
+const ACKS_ALL = -1;
 
 export interface KafkaEventProducerConfig {
   brokers: string[];
@@ -22,7 +21,7 @@ export interface KafkaEventProducerConfig {
   socketFactory?: SocketFactory;
 }
 
-export class KafkaEventProducer {
+export class KafkaEventProducer implements EventProducer {
   private readonly producer: Producer;
 
   constructor(config: KafkaEventProducerConfig) {

@@ -14,7 +14,7 @@ import {
   serves,
   shippingCost,
 } from '@mercato/features/node-profile';
-import type { NodeDirectory, ZoneRoute } from '@mercato/features/store-ports';
+import type { NodeDirectory, NodeSetInfo, ZoneRoute } from '@mercato/features/store-ports';
 
 /** Zones indexed at most; past it the index is rebuilt (buyer zones are coarse, so this is not reached). */
 export const MAX_INDEXED_ZONES = 20_000;
@@ -23,7 +23,8 @@ export class MemoryNodeDirectory implements NodeDirectory {
   private readonly nodes = new Map<string, NodeInfo>();
   private batches = new Map<string, NodeBatchFeatures>();
   private zoneIndex = new Map<string, Map<string, ZoneRoute>>();
-  batchVersion = 'none';
+  private batchSet: NodeSetInfo | null = null;
+  private directorySet: NodeSetInfo | null = null;
 
   constructor(nodes: Iterable<NodeInfo> = []) {
     for (const n of nodes) this.nodes.set(n.nodeId, n);
@@ -34,17 +35,41 @@ export class MemoryNodeDirectory implements NodeDirectory {
     this.zoneIndex = new Map();
   }
 
-  /** Replaces the whole directory at once (a refresh from the source of truth). */
-  replaceAll(nodes: Iterable<NodeInfo>): void {
+  /**
+   * Replaces the whole directory at once (a refresh from the source of
+   * truth); `set` names the published set it came from (null: built here).
+   */
+  replaceAll(nodes: Iterable<NodeInfo>, set: NodeSetInfo | null = null): void {
     this.nodes.clear();
     for (const n of nodes) this.nodes.set(n.nodeId, n);
     this.zoneIndex = new Map();
+    this.directorySet = set === null ? null : { ...set };
   }
 
-  /** Replaces all batch features at once, so readers never see a mix of two versions. */
-  loadBatch(version: string, batches: Map<string, NodeBatchFeatures>): void {
+  /**
+   * Replaces all batch features at once, so readers never see a mix of two
+   * versions. `computedAtMs` is when the set was computed (its age is what
+   * the sidecar bounds); a caller that computed it just now may omit it.
+   */
+  loadBatch(version: string, batches: Map<string, NodeBatchFeatures>, computedAtMs = Date.now()): void {
     this.batches = new Map(batches);
-    this.batchVersion = version;
+    this.batchSet = { version, computedAtMs };
+  }
+
+  get batchVersion(): string {
+    return this.batchSet?.version ?? 'none';
+  }
+
+  batchInfo(): NodeSetInfo | null {
+    return this.batchSet === null ? null : { ...this.batchSet };
+  }
+
+  get directoryVersion(): string {
+    return this.directorySet?.version ?? 'none';
+  }
+
+  directoryInfo(): NodeSetInfo | null {
+    return this.directorySet === null ? null : { ...this.directorySet };
   }
 
   info(nodeId: string): NodeInfo | undefined {

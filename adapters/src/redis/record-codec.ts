@@ -1,9 +1,14 @@
 /** Packed records <-> Redis bytes (float64 little-endian, as Lua's struct '<d' reads them). */
 
+import { endianness } from 'node:os';
 import { NODE_RECORD_WIDTH, newRecord, RECORD_WIDTH } from '@mercato/features/record-layout';
 import { type InventoryEvent, parseEvent, toWire } from '@mercato/proto/v1/inventory-event';
 
+/** On a little-endian host a Float64Array's bytes are the stored format: one copy, no per-slot conversion. */
+const HOST_IS_LE = endianness() === 'LE';
+
 export function encodeRecord(rec: Float64Array, width = RECORD_WIDTH): Buffer {
+  if (HOST_IS_LE) return Buffer.from(new Uint8Array(rec.buffer, rec.byteOffset, width * 8));
   const buf = Buffer.allocUnsafe(width * 8);
   for (let i = 0; i < width; i++) buf.writeDoubleLE(rec[i]!, i * 8);
   return buf;
@@ -17,6 +22,11 @@ export function decodeRecordInto(
   width: number,
 ): void {
   if (buf === null || buf === undefined || buf.length < width * 8) return;
+  if (HOST_IS_LE) {
+    // Byte copy: a reply buffer need not be 8-byte aligned, so no Float64Array view over it.
+    new Uint8Array(out.buffer, out.byteOffset + off * 8, width * 8).set(buf.subarray(0, width * 8));
+    return;
+  }
   for (let i = 0; i < width; i++) out[off + i] = buf.readDoubleLE(i * 8);
 }
 

@@ -48,9 +48,15 @@ export function pendingField(node: string): string {
  * - `atp:<region>:{<sku>}:hi`  hash: field <holdId> = "<node>|<qty>"
  * - `atp:<region>:{<sku>}:p`   hash: field <node> = units promised by live holds
  * - `atp:<region>:orders:<yyyymmdd>`  hash: field <node> = orders confirmed that UTC day
- * Node directory (sidecar reads, a loader writes):
- * - `atp:<region>:dir`         hash: field <node> = NodeInfo JSON
- * - `atp:<region>:batch`       hash: field <node> = NodeBatchFeatures JSON, field `__version`
+ * The node directory and batch node features are versioned sets behind a
+ * pointer, written by the batch job: their keys live in redis-node-sets.ts
+ * (`atp:{<region>:dir}:...`, `atp:{<region>:batch}:...`).
+ *
+ * Redis Cluster: every multi-key command and Lua script touches keys of one
+ * hash tag, so it runs in one slot: the CAS script one `{sku}` hash, the
+ * reservation script the `{sku}` keys of one SKU; the nodes, lag and pending
+ * keys are single keys written with single-key commands. Batches that span
+ * SKUs are split per node (cluster-slots.ts).
  */
 
 export function holdsKey(region: string, sku: string): string {
@@ -68,14 +74,3 @@ export function promisedKey(region: string, sku: string): string {
 export function ordersKey(region: string, day: string): string {
   return `atp:${region}:orders:${day}`;
 }
-
-export function directoryKey(region: string): string {
-  return `atp:${region}:dir`;
-}
-
-export function batchFeaturesKey(region: string): string {
-  return `atp:${region}:batch`;
-}
-
-/** Field of the batch-features hash that holds its version. */
-export const BATCH_VERSION_FIELD = '__version';

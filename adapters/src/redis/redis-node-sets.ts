@@ -183,7 +183,11 @@ export async function readDirectory(
   return { meta, nodes };
 }
 
-export async function readBatchSet(redis: RedisClient, region: string, version: string): Promise<BatchSet | null> {
+export async function readBatchSet(
+  redis: RedisClient,
+  region: string,
+  version: string,
+): Promise<BatchSet | null> {
   const raw = await redis.hgetall(versionKey(region, 'batch', version));
   const meta = metaOf(raw, version);
   if (meta === null) return null;
@@ -207,8 +211,7 @@ function metaOf(raw: Record<string, string>, version: string): SetMeta | null {
   } catch {
     throw new ContractError(META_FIELD, 'is not JSON');
   }
-  if (meta === null || typeof meta !== 'object')
-    throw new ContractError(META_FIELD, 'expected an object');
+  if (meta === null || typeof meta !== 'object') throw new ContractError(META_FIELD, 'expected an object');
   if (meta.version !== version)
     throw new ContractError(`${META_FIELD}.version`, `expected ${version}, got ${String(meta.version)}`);
   for (const k of ['computedAtMs', 'windowStartMs', 'windowEndMs', 'entries'] as const) {

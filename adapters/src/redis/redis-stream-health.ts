@@ -10,6 +10,7 @@
  */
 
 import type { IngestStateStore, StreamHealth } from '@mercato/features/store-ports';
+import { Periodic } from '@mercato/platform/periodic';
 import { partitionForKey } from '@mercato/proto/v1/partition-for-key';
 import {
   decodeLagReport,
@@ -22,12 +23,12 @@ import {
   type StreamHealthReader,
   type TopicMeta,
 } from '@mercato/proto/v1/stream-lag';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './cluster-slots.js';
 import { LAG_META_FIELD, lagKey, pendingSkusKey } from './redis-keys.js';
 
 export class RedisIngestStateStore implements IngestStateStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly region: string,
   ) {}
 
@@ -64,14 +65,14 @@ export interface RedisStreamHealthReaderOptions {
 export class RedisStreamHealthReader implements StreamHealthReader, StreamHealth {
   private byPartition = new Map<number, LagReport>();
   private meta: TopicMeta | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private refresher: Periodic | null = null;
   private readonly unknownLagMs: number;
   private readonly clock: () => number;
   /** Time of the last successful refresh (ms); 0 = never. */
   refreshedAtMs = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly region: string,
     opts: RedisStreamHealthReaderOptions = {},
   ) {
@@ -79,18 +80,27 @@ export class RedisStreamHealthReader implements StreamHealthReader, StreamHealth
     this.clock = opts.clock ?? Date.now;
   }
 
-  /** Starts refreshing; resolves after the first attempt. */
+  /**
+   * Starts refreshing; resolves after the first attempt. A failed refresh
+   * keeps the last copy, whose reports then age into lag (effectiveLagMs).
+   */
   async start(refreshMs = LAG_REPORT_INTERVAL_MS): Promise<void> {
-    await this.refresh().catch(() => undefined);
-    this.timer = setInterval(() => {
-      this.refresh().catch(() => undefined);
-    }, refreshMs);
-    this.timer.unref();
+    if (this.refresher !== null) return;
+    const refresher = new Periodic({
+      name: 'stream-health-refresh',
+      intervalMs: refreshMs,
+      run: () => this.refresh(),
+    });
+    this.refresher = refresher;
+    await refresher.runOnce();
+    await refresher.start();
   }
 
-  stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+  /** Stops refreshing (a refresh in flight is awaited); idempotent. */
+  async stop(): Promise<void> {
+    const refresher = this.refresher;
+    this.refresher = null;
+    await refresher?.stop();
   }
 
   async refresh(): Promise<void> {

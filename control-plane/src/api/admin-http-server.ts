@@ -1,21 +1,30 @@
 /**
  * The admin HTTP/JSON edge atpctl talks to (endpoint table: admin-routes.ts).
- * Every request carries `authorization: Bearer <token>` except /healthz,
- * /readyz and /metrics. Changes go through the ChangeService (which
- * authorizes and audits); reads authorize here. Errors are the registry's
- * JSON body `{"error":{code, retriable, message, hint, field?}}` with the
- * code's HTTP status.
+ * HTTPS when a certificate is configured (`tls`); plain HTTP only without
+ * one (local development: the composition root warns). Every request
+ * carries `authorization: Bearer <token>` except /healthz, /readyz and
+ * /metrics. A source that keeps failing authentication is answered 429
+ * before any token lookup or body read (AuthFailureLimiter). Changes go
+ * through the ChangeService (which authorizes and audits); reads authorize
+ * here. Errors are the platform's JSON body `{"error":{code, retriable,
+ * message, field?, hint}}` with the code's HTTP status. Start and stop are
+ * the platform's: a stop gives requests in flight STOP_GRACE_MS, then cuts
+ * their connections.
  */
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { AtpError, errorBody } from '@mercato/platform/errors';
+import { closeHttp, DEFAULT_STOP_GRACE_MS, listenHttp } from '@mercato/platform/servers';
 import { ContractError } from '@mercato/proto/v1/validate';
+import { type AuthFailureLimiter, sourceAddress } from '../auth/auth-failure-limiter.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { Action } from '../auth/roles.js';
+import type { Action, ChangeAction } from '../auth/roles.js';
 import type { ChangeService } from '../changes/change-service.js';
 import { MAX_MANIFEST_BYTES, MAX_MODEL_BYTES } from '../changes/model-commands.js';
-import { type ControlError, ERR, ControlError as Err, errorBody, toControlError } from '../errors.js';
-import type { AuditOutcome } from '../store/control-store.js';
-import { type AdminReads, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT } from './admin-reads.js';
+import { controlErrorOf, ERR } from '../errors.js';
+import type { AuditExportQuery, AuditOutcome, AuditQuery } from '../store/audit-queries.js';
+import { type AdminReads, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, auditJson } from './admin-reads.js';
 import { CHANGE_ENDPOINTS, MODEL_FILE_PATH_RE, READ_ENDPOINTS } from './admin-routes.js';
 import { readJsonBody } from './read-body.js';
 
@@ -25,49 +34,63 @@ export const MAX_PUSH_BODY_BYTES = Math.ceil(((MAX_MODEL_BYTES + MAX_MANIFEST_BY
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Requests may not take longer than this to arrive (slowloris). */
 export const REQUEST_TIMEOUT_MS = 120_000;
+/** stop() lets requests in flight (a bundle download) finish for this long before cutting them. */
+export const STOP_GRACE_MS = DEFAULT_STOP_GRACE_MS;
+/** A refused request's body up to this size is read and dropped so the connection can be reused. */
+export const MAX_DRAINED_BODY_BYTES = 16 * 1024;
+/** Audit entries per page of an export (each page is one read transaction). */
+export const AUDIT_EXPORT_PAGE = 1_000;
+
+/** The admin API's certificate (HTTPS); null: plain HTTP. */
+export interface HttpTls {
+  cert: Buffer;
+  key: Buffer;
+}
 
 export interface AdminHttpOptions {
   changes: ChangeService;
   reads: AdminReads;
   authenticator: Authenticator;
+  limiter?: AuthFailureLimiter;
   host?: string;
   port?: number;
   isReady: () => boolean;
   metrics: () => Promise<{ contentType: string; body: string }>;
-  onError?: (e: ControlError, path: string) => void;
+  onError?: (e: AtpError, path: string) => void;
 }
 
 export class AdminHttpServer {
   private server: Server | null = null;
+  private tls: HttpTls | null = null;
   port = 0;
 
   constructor(private readonly opts: AdminHttpOptions) {}
 
-  async start(): Promise<number> {
-    const server = createServer(
-      { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS },
-      (req, res) => {
-        this.handle(req, res).catch((err) => this.fail(req, res, toControlError(err)));
-      },
-    );
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
-    });
+  get scheme(): 'http' | 'https' {
+    return this.tls === null ? 'http' : 'https';
+  }
+
+  /** Listens over HTTPS with `tls`, plain HTTP without. */
+  async start(tls: HttpTls | null = null): Promise<number> {
+    this.tls = tls;
+    const options = { keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS };
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
+      this.handle(req, res).catch((err) => this.fail(req, res, controlErrorOf(err)));
+    };
+    // An https.Server is an http.Server on a TLS socket: the platform's listen and close work on both.
+    const server: Server =
+      tls === null
+        ? createServer(options, handler)
+        : (createHttpsServer({ ...options, cert: tls.cert, key: tls.key }, handler) as unknown as Server);
+    this.port = await listenHttp(server, this.opts.port, this.opts.host);
     this.server = server;
-    this.port = (server.address() as AddressInfo).port;
     return this.port;
   }
 
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server === null) return;
-    server.closeIdleConnections();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeHttp(server, STOP_GRACE_MS);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -81,7 +104,7 @@ export class AdminHttpServer {
         : this.fail(
             req,
             res,
-            new Err(ERR.STORE_UNAVAILABLE, 'the control plane is starting or its store is unreachable'),
+            new AtpError(ERR.STORE_UNAVAILABLE, 'the control plane is starting or its store is unreachable'),
           );
     }
     if (path === '/metrics') {
@@ -91,15 +114,22 @@ export class AdminHttpServer {
       return;
     }
     const change = CHANGE_ENDPOINTS[path];
+    const source = sourceAddress(req.socket.remoteAddress ?? '?');
     if (change !== undefined) {
       if (method !== 'POST')
-        throw new Err(ERR.METHOD_NOT_ALLOWED, `${path} changes state: use POST with a JSON body`);
+        throw new AtpError(ERR.METHOD_NOT_ALLOWED, `${path} changes state: use POST with a JSON body`);
       const limit = change === 'model.push' ? MAX_PUSH_BODY_BYTES : MAX_COMMAND_BODY_BYTES;
+      const request = {
+        source: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
+        sourceAddress: source,
+      };
+      await this.admitSource(req, res, source, change, request);
       const out = await this.opts.changes.execute({
         action: change,
         authorization: req.headers.authorization,
         body: () => readJsonBody(req, limit),
-        source: `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`,
+        authenticated: () => this.opts.limiter?.succeeded(source, req.headers.authorization),
+        ...request,
       });
       return sendJson(res, 200, {
         ok: true,
@@ -112,10 +142,11 @@ export class AdminHttpServer {
     }
     const read = READ_ENDPOINTS[path];
     const fileMatch = MODEL_FILE_PATH_RE.exec(path);
-    if (read === undefined && fileMatch === null) throw new Err(ERR.NOT_FOUND, `no endpoint ${path}`);
-    if (method !== 'GET') throw new Err(ERR.METHOD_NOT_ALLOWED, `${path} is a read: use GET`);
+    if (read === undefined && fileMatch === null) throw new AtpError(ERR.NOT_FOUND, `no endpoint ${path}`);
+    if (method !== 'GET') throw new AtpError(ERR.METHOD_NOT_ALLOWED, `${path} is a read: use GET`);
     req.resume();
-    await this.authorize(req, read ?? 'model.download');
+    await this.admitSource(req, res, source, null, null);
+    await this.authorize(req, source, read ?? 'model.download');
     const reads = this.opts.reads;
     if (fileMatch !== null) {
       const f = await reads.modelFile(fileMatch[1]!, fileMatch[2]!);
@@ -134,6 +165,8 @@ export class AdminHttpServer {
         );
       case 'audit.read':
         return sendJson(res, 200, await reads.audit(auditQuery(url)));
+      case 'audit.export':
+        return this.exportAudit(res, exportQuery(url));
       case 'model.list':
         return sendJson(res, 200, await reads.models());
       case 'token.list':
@@ -141,19 +174,64 @@ export class AdminHttpServer {
     }
   }
 
-  private async authorize(req: IncomingMessage, action: Action): Promise<void> {
+  /**
+   * Refuses a source that used up its failed authentications (429, with
+   * Retry-After) before anything is looked up or read; a refused change is
+   * audited like any other refusal (counted per source and minute).
+   */
+  private async admitSource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    source: string,
+    action: ChangeAction | null,
+    request: { source: string; sourceAddress: string } | null,
+  ): Promise<void> {
+    const limiter = this.opts.limiter;
+    if (limiter === undefined || limiter.admit(source, req.headers.authorization)) return;
+    const e = new AtpError(ERR.RATE_LIMITED, `too many failed authentications from ${source}`);
+    res.setHeader('retry-after', String(limiter.retryAfterS(source)));
+    if (action !== null && request !== null) await this.opts.changes.refusedAtEdge(action, e, request);
+    throw e;
+  }
+
+  /** Streams the audit log as NDJSON, oldest first, page by page (never all in memory). */
+  private async exportAudit(
+    res: ServerResponse,
+    q: Omit<AuditExportQuery, 'afterId' | 'limit'>,
+  ): Promise<void> {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+    let afterId = 0;
+    for (;;) {
+      const rows = await this.opts.reads.auditExportPage({ ...q, afterId, limit: AUDIT_EXPORT_PAGE });
+      if (rows.length > 0) {
+        const text = `${rows.map((r) => JSON.stringify(auditJson(r))).join('\n')}\n`;
+        if (!res.write(text)) await once(res, 'drain');
+        afterId = rows.at(-1)?.id ?? afterId;
+      }
+      if (rows.length < AUDIT_EXPORT_PAGE || res.destroyed) break;
+    }
+    res.end();
+  }
+
+  private async authorize(req: IncomingMessage, source: string, action: Action): Promise<void> {
     const p = await this.opts.authenticator.principal(req.headers.authorization);
+    this.opts.limiter?.succeeded(source, req.headers.authorization);
     this.opts.authenticator.authorize(p, action);
   }
 
-  private fail(req: IncomingMessage, res: ServerResponse, e: ControlError): void {
+  private fail(req: IncomingMessage, res: ServerResponse, e: AtpError): void {
     this.opts.onError?.(e, req.url ?? '');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    // Refused before the body was read: close the connection rather than drain an upload nobody will use.
-    sendJson(res, e.spec.httpStatus, errorBody(e), !req.complete);
+    // Refused before the body was read: a small declared body is drained and the connection kept
+    // (a flood of refusals then costs no new connections, nor TLS handshakes); a large or
+    // undeclared upload is cut by closing the connection rather than read for nothing.
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    const drain = !req.complete && Number.isFinite(declared) && declared <= MAX_DRAINED_BODY_BYTES;
+    if (drain) req.resume();
+    sendJson(res, e.spec.httpStatus, errorBody(e), !req.complete && !drain);
   }
 }
 
@@ -166,7 +244,7 @@ function optInt(url: URL, key: string, min: number, max: number): number | undef
   return v;
 }
 
-function auditQuery(url: URL) {
+function auditQuery(url: URL): AuditQuery {
   const outcome = url.searchParams.get('outcome');
   if (outcome !== null && outcome !== 'accepted' && outcome !== 'refused') {
     throw new ContractError('outcome', 'expected accepted | refused');
@@ -181,6 +259,27 @@ function auditQuery(url: URL) {
     ...(action === null ? {} : { action }),
     ...(outcome === null ? {} : { outcome: outcome as AuditOutcome }),
   };
+}
+
+/** `since` / `until` as epoch ms or an ISO date-time; `until` defaults to now + 1 ms (everything so far). */
+function exportQuery(url: URL): Omit<AuditExportQuery, 'afterId' | 'limit'> {
+  return {
+    sinceMs: timeParam(url, 'since') ?? 0,
+    untilMs: timeParam(url, 'until') ?? Number.MAX_SAFE_INTEGER,
+  };
+}
+
+function timeParam(url: URL, key: string): number | undefined {
+  const raw = url.searchParams.get(key);
+  if (raw === null || raw === '') return undefined;
+  const ms = /^\d{1,16}$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isSafeInteger(ms) || ms < 0) {
+    throw new ContractError(
+      key,
+      `expected epoch milliseconds or an ISO date-time, got "${raw.slice(0, 40)}"`,
+    );
+  }
+  return ms;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, close = false): void {

@@ -29,6 +29,7 @@ export const READ_ENDPOINTS: Readonly<Record<string, Action>> = {
   '/v1/status': 'status.read',
   '/v1/snapshot': 'snapshot.read',
   '/v1/audit': 'audit.read',
+  '/v1/audit/export': 'audit.export',
   '/v1/models': 'model.list',
   '/v1/tokens': 'token.list',
 };

@@ -1,23 +1,25 @@
 /** Reads a request body up to a byte limit (413 past it) and parses it as JSON (400 naming `$`). */
 import type { IncomingMessage } from 'node:http';
+import { AtpError } from '@mercato/platform/errors';
 import { ContractError } from '@mercato/proto/v1/validate';
-import { ControlError, ERR } from '../errors.js';
+import { ERR } from '../errors.js';
 
 export async function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<unknown> {
-  const ctype = req.headers['content-type'] ?? '';
-  if (!ctype.startsWith('application/json')) {
-    throw new ControlError(ERR.UNSUPPORTED_MEDIA_TYPE, 'content-type must be application/json');
+  // The media type exactly (parameters such as charset allowed): `application/jsonx` is not JSON.
+  const media = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (media !== 'application/json') {
+    throw new AtpError(ERR.UNSUPPORTED_MEDIA_TYPE, 'content-type must be application/json');
   }
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBytes)
-    throw new ControlError(ERR.PAYLOAD_TOO_LARGE, `body of ${declared} bytes; at most ${maxBytes}`);
+    throw new AtpError(ERR.PAYLOAD_TOO_LARGE, `body of ${declared} bytes; at most ${maxBytes}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > maxBytes) {
       req.resume();
-      throw new ControlError(ERR.PAYLOAD_TOO_LARGE, `body larger than ${maxBytes} bytes`);
+      throw new AtpError(ERR.PAYLOAD_TOO_LARGE, `body larger than ${maxBytes} bytes`);
     }
     chunks.push(chunk as Buffer);
   }

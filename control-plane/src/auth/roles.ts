@@ -23,6 +23,7 @@ export const ACTIONS = {
   'status.read': { role: 'viewer', changes: false },
   'snapshot.read': { role: 'viewer', changes: false },
   'audit.read': { role: 'viewer', changes: false },
+  'audit.export': { role: 'operator', changes: false },
   'model.list': { role: 'viewer', changes: false },
   'model.download': { role: 'viewer', changes: false },
   watch: { role: 'viewer', changes: false },
@@ -45,10 +46,16 @@ export const ACTIONS = {
 export type Action = keyof typeof ACTIONS;
 export type ChangeAction = { [A in Action]: (typeof ACTIONS)[A]['changes'] extends true ? A : never }[Action];
 
-/** Who is asking: the token's name and role. */
+/** Who is asking: the token's name and role, and what its token allows beyond the role. */
 export interface Principal {
   name: string;
   role: Role;
+  /** The sidecar id this token is bound to (the only one it may watch as); null: unbound. */
+  sidecarId?: string | null;
+  /** When the token stops working; null: never. */
+  expiresAtMs?: number | null;
+  /** This token's own cap on open watch streams; null: the server default. */
+  maxStreams?: number | null;
 }
 
 export function isRole(v: unknown): v is Role {

@@ -5,6 +5,7 @@
  * does the rest (authorization, publishing the snapshot, the audit record).
  */
 import type { KeyObject } from 'node:crypto';
+import type { AtpError } from '@mercato/platform/errors';
 import { type Obj, reqString } from '@mercato/proto/v1/validate';
 import type { ChangeAction, Principal } from '../auth/roles.js';
 import type { StoreTx } from '../store/control-store.js';
@@ -29,6 +30,12 @@ export interface ChangeCommand<C extends { reason: string }> {
   parse(body: Obj): C;
   target(c: C): string;
   apply(tx: StoreTx, c: C, ctx: ChangeContext): Promise<Applied>;
+  /**
+   * Runs in its own transaction after `apply` refused (its transaction
+   * rolled back): what must be recorded even though the change was not
+   * made (a model whose stored bytes failed verification is marked).
+   */
+  afterRefusal?(tx: StoreTx, c: C, e: AtpError, ctx: ChangeContext): Promise<void>;
 }
 
 /** Every change says why: it is the audit log's "why". */

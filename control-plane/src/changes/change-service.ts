@@ -5,25 +5,31 @@
  * snapshot and append the audit record -> tell the watch hub.
  * A refusal at any step is audited too (outcome `refused`, with its code and
  * the field to blame), in its own transaction after the failed one rolled
- * back, then re-thrown to the edge. Only a store that cannot be reached at
- * all escapes the audit log: that refusal goes to the error log instead.
+ * back, then re-thrown to the edge: through RefusalAudit, which writes the
+ * first refusals of each source (or token) and minute one by one and counts
+ * the rest into one row, so a flood of bad requests cannot slow real
+ * changes. Only a store that cannot be reached at all escapes the audit
+ * log: that refusal goes to the error log instead.
  */
 import type { KeyObject } from 'node:crypto';
+import type { AtpError } from '@mercato/platform/errors';
 import type { ControlSnapshot } from '@mercato/proto/v1/control-snapshot';
 import { asObject } from '@mercato/proto/v1/validate';
+import { ANONYMOUS_ACTOR, type RefusalAudit } from '../audit/refusal-audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ChangeAction, Principal, Role } from '../auth/roles.js';
 import { hashToken } from '../auth/tokens.js';
-import { type ControlError, toControlError } from '../errors.js';
+import { controlErrorOf } from '../errors.js';
 import { publishSnapshot } from '../snapshot/snapshot-publisher.js';
-import { type AuditEntry, type ControlStore, SYSTEM_ACTOR } from '../store/control-store.js';
-import { type ChangeCommand, rawTarget } from './change-command.js';
+import type { AuditEntry } from '../store/audit-queries.js';
+import { type ControlStore, SYSTEM_ACTOR } from '../store/control-store.js';
+import { type ChangeCommand, type ChangeContext, rawTarget } from './change-command.js';
 import { killSwitchClear, killSwitchSet, routeMode, routeRollout } from './lever-commands.js';
 import { modelPromote, modelPush, modelRollback } from './model-commands.js';
 import { holdAdd, holdRemove, sellerRemove, sellerSet } from './rule-commands.js';
 import { tokenCreate, tokenRevoke } from './token-commands.js';
 
-export const ANONYMOUS_ACTOR = 'anonymous';
+export { ANONYMOUS_ACTOR } from '../audit/refusal-audit.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: one registry holds commands of different shapes.
 type AnyCommand = ChangeCommand<any>;
@@ -60,8 +66,12 @@ export interface ChangeRequest {
   authorization: string | undefined;
   /** Reads the JSON body; called only once the caller is authorized (an anonymous upload is never read). */
   body: () => Promise<unknown>;
-  /** Where the request came from (peer address), kept in the audit detail. */
+  /** Where the request came from (peer address and port), kept in the audit detail. */
   source?: string;
+  /** The peer's address alone: the key refusals are counted under when no valid token came with them. */
+  sourceAddress?: string;
+  /** Called once the token authenticated (the edge's failure limiter remembers it). */
+  authenticated?: () => void;
 }
 
 export interface ChangeOutcome {
@@ -77,13 +87,15 @@ export interface ChangeServiceOptions {
   store: ControlStore;
   authenticator: Authenticator;
   trustedKeys: readonly KeyObject[];
+  /** Where refusals go (rate-limited per source / token and minute). */
+  refusals: RefusalAudit;
   clock?: () => number;
   /** Called after a commit that published a new snapshot version. */
   onPublished?: (s: ControlSnapshot) => void;
+  /** Called after every accepted change's commit, before the caller hears of it (token.revoke closes streams). */
+  onCommitted?: (action: ChangeAction, target: string) => void;
   /** Every outcome, for metrics and logs. */
   onOutcome?: (action: string, outcome: 'accepted' | 'refused', code: string | null, actor: string) => void;
-  /** A refusal that could not be audited (the store is down). */
-  onAuditFailed?: (entry: AuditEntry, err: Error) => void;
 }
 
 export class ChangeService {
@@ -99,8 +111,10 @@ export class ChangeService {
     let principal: Principal | null = null;
     let target = '';
     let reason: string | null = null;
+    let parsed: { cmd: unknown; ctx: ChangeContext } | null = null;
     try {
       principal = await this.opts.authenticator.principal(req.authorization);
+      req.authenticated?.();
       try {
         this.opts.authenticator.authorize(principal, req.action);
       } catch (err) {
@@ -119,14 +133,12 @@ export class ChangeService {
       reason = cmd.reason;
       const nowMs = this.clock();
       const p = principal;
+      const ctx: ChangeContext = { principal: p, nowMs, trustedKeys: this.opts.trustedKeys };
+      parsed = { cmd, ctx };
       const out = await this.opts.store.write(async (tx) => {
-        const applied = await command.apply(tx, cmd, {
-          principal: p,
-          nowMs,
-          trustedKeys: this.opts.trustedKeys,
-        });
+        const applied = await command.apply(tx, cmd, ctx);
         const published = await publishSnapshot(tx, nowMs);
-        await tx.appendAudit({
+        await tx.audit.append({
           atMs: nowMs,
           actor: p.name,
           role: p.role,
@@ -142,6 +154,7 @@ export class ChangeService {
         return { applied, published };
       });
       if (out.published.changed) this.opts.onPublished?.(out.published.snapshot);
+      this.opts.onCommitted?.(req.action, target);
       this.opts.onOutcome?.(req.action, 'accepted', null, p.name);
       return {
         action: req.action,
@@ -154,10 +167,26 @@ export class ChangeService {
         result: out.applied.result ?? {},
       };
     } catch (err) {
-      const e = toControlError(err);
-      await this.auditRefusal(req.action, principal, target, reason, e, source);
+      const e = controlErrorOf(err);
+      if (parsed !== null && command.afterRefusal !== undefined) {
+        const { cmd, ctx } = parsed;
+        const after = command.afterRefusal;
+        // Its own transaction: the refused change's rolled back (a model marked as tampered stays marked).
+        await this.opts.store.write((tx) => after(tx, cmd, e, ctx)).catch(() => undefined);
+      }
+      await this.auditRefusal(req.action, principal, target, reason, e, source, req.sourceAddress);
       throw e;
     }
+  }
+
+  /** A refusal decided at the edge before the change service ran (a rate-limited source): audited the same way. */
+  async refusedAtEdge(
+    action: ChangeAction | string,
+    e: AtpError,
+    req: Pick<ChangeRequest, 'source' | 'sourceAddress'>,
+  ): Promise<void> {
+    const source = req.source === undefined ? {} : { source: req.source };
+    await this.auditRefusal(action, null, '', null, e, source, req.sourceAddress);
   }
 
   private async auditRefusal(
@@ -165,8 +194,9 @@ export class ChangeService {
     principal: Principal | null,
     target: string,
     reason: string | null,
-    e: ControlError,
+    e: AtpError,
     source: Record<string, unknown>,
+    sourceAddress: string | undefined,
   ): Promise<void> {
     const entry: AuditEntry = {
       atMs: this.clock(),
@@ -182,21 +212,17 @@ export class ChangeService {
       snapshotVersion: null,
     };
     this.opts.onOutcome?.(action, 'refused', e.code, entry.actor);
-    try {
-      await this.opts.store.write((tx) => tx.appendAudit(entry));
-    } catch (auditErr) {
-      this.opts.onAuditFailed?.(entry, auditErr as Error);
-    }
+    this.opts.refusals.record(entry, sourceAddress ?? String(source.source ?? '?'));
   }
 
   /** Publishes version 1 on a fresh store (audited as the system). Returns the latest snapshot either way. */
   async bootstrap(): Promise<ControlSnapshot> {
     const nowMs = this.clock();
     return this.opts.store.write(async (tx) => {
-      const fresh = (await tx.latestVersion()) === 0;
+      const fresh = (await tx.snapshots.latestVersion()) === 0;
       const published = await publishSnapshot(tx, nowMs);
       if (fresh) {
-        await tx.appendAudit({
+        await tx.audit.append({
           atMs: nowMs,
           actor: SYSTEM_ACTOR,
           role: null,
@@ -207,6 +233,21 @@ export class ChangeService {
           code: null,
           message: null,
           detail: { content_hash: published.snapshot.contentHash },
+          snapshotVersion: published.snapshot.version,
+        });
+      } else if (published.chained) {
+        await tx.audit.append({
+          atMs: nowMs,
+          actor: SYSTEM_ACTOR,
+          role: null,
+          action: 'snapshot.chain',
+          target: 'snapshot',
+          reason:
+            'the latest snapshot predates signed snapshots: republished with its prev_hash so it can be signed',
+          outcome: 'accepted',
+          code: null,
+          message: null,
+          detail: { content_hash: published.snapshot.contentHash, prev_hash: published.snapshot.prevHash },
           snapshotVersion: published.snapshot.version,
         });
       }
@@ -220,27 +261,29 @@ export class ChangeService {
    * left alone (returned in `skipped`).
    */
   async ensureTokens(
-    tokens: readonly { name: string; role: Role; token: string }[],
+    tokens: readonly { name: string; role: Role; token: string; sidecarId?: string; maxStreams?: number }[],
   ): Promise<{ skipped: string[] }> {
     const skipped: string[] = [];
     const nowMs = this.clock();
     await this.opts.store.write(async (tx) => {
-      const existing = new Map((await tx.tokens()).map((t) => [t.name, t]));
+      const existing = new Map((await tx.tokens.list()).map((t) => [t.name, t]));
       for (const t of tokens) {
         const have = existing.get(t.name);
         if (have !== undefined) {
           if (have.tokenHash !== hashToken(t.token)) skipped.push(t.name);
           continue;
         }
-        await tx.insertToken({
+        await tx.tokens.insert({
           name: t.name,
           tokenHash: hashToken(t.token),
           role: t.role,
           createdBy: SYSTEM_ACTOR,
           createdAtMs: nowMs,
           revokedAtMs: null,
+          sidecarId: t.sidecarId ?? null,
+          maxStreams: t.maxStreams ?? null,
         });
-        await tx.appendAudit({
+        await tx.audit.append({
           atMs: nowMs,
           actor: SYSTEM_ACTOR,
           role: null,
@@ -250,7 +293,12 @@ export class ChangeService {
           outcome: 'accepted',
           code: null,
           message: null,
-          detail: { name: t.name, role: t.role },
+          detail: {
+            name: t.name,
+            role: t.role,
+            sidecar_id: t.sidecarId ?? null,
+            max_streams: t.maxStreams ?? null,
+          },
           snapshotVersion: null,
         });
       }

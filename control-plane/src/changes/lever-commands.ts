@@ -2,13 +2,19 @@
  * The levers of running ATP: kill switches (global / region / route / sku)
  * and, per route, mode (off / shadow / enforce) and rollout percentage.
  */
-import { KILL_SCOPES, type KillScope } from '@mercato/proto/v1/control-snapshot';
+
+import { AtpError } from '@mercato/platform/errors';
+import {
+  KILL_SCOPES,
+  type KillScope,
+  parseRoutePrefix as parseRoutePrefixField,
+} from '@mercato/proto/v1/control-snapshot';
 import { MODES, type Mode } from '@mercato/proto/v1/decision';
-import { ContractError, type Obj, reqEnum, reqId, reqInt, reqString } from '@mercato/proto/v1/validate';
-import { ControlError, ERR } from '../errors.js';
+import { ContractError, type Obj, reqEnum, reqId, reqInt } from '@mercato/proto/v1/validate';
+import { ERR } from '../errors.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 
-export const MAX_ROUTE_PREFIX_LENGTH = 256;
+export { MAX_ROUTE_PREFIX_LENGTH } from '@mercato/proto/v1/control-snapshot';
 export const MAX_REGION_LENGTH = 64;
 
 export interface KillSwitchCommand {
@@ -35,11 +41,13 @@ export function parseKillSwitch(o: Obj): KillSwitchCommand {
   return { scope, target, reason: reqReason(o) };
 }
 
+/**
+ * The snapshot contract's own check (starts with "/", URL path characters
+ * only: no NUL, control characters, whitespace, quotes or markup), so a
+ * prefix accepted here is one every sidecar and filter accepts.
+ */
 export function parseRoutePrefix(o: Obj, key: string): string {
-  const v = reqString(o, key, '', MAX_ROUTE_PREFIX_LENGTH);
-  if (!v.startsWith('/')) throw new ContractError(key, `must start with "/", got "${v.slice(0, 40)}"`);
-  if (/\s/.test(v)) throw new ContractError(key, 'must not contain whitespace');
-  return v;
+  return parseRoutePrefixField(o, key, '');
 }
 
 const describeSwitch = (c: KillSwitchCommand) => (c.scope === 'global' ? 'global' : `${c.scope}:${c.target}`);
@@ -49,8 +57,8 @@ export const killSwitchSet: ChangeCommand<KillSwitchCommand> = {
   parse: parseKillSwitch,
   target: describeSwitch,
   async apply(tx, c, ctx) {
-    const before = (await tx.killSwitches()).find((k) => k.scope === c.scope && k.target === c.target);
-    await tx.upsertKillSwitch({ ...c, setBy: ctx.principal.name, setAtMs: ctx.nowMs });
+    const before = (await tx.levers.killSwitches()).find((k) => k.scope === c.scope && k.target === c.target);
+    await tx.levers.upsertKillSwitch({ ...c, setBy: ctx.principal.name, setAtMs: ctx.nowMs });
     return { detail: { scope: c.scope, target: c.target, was_set: before !== undefined } };
   },
 };
@@ -60,11 +68,11 @@ export const killSwitchClear: ChangeCommand<KillSwitchCommand> = {
   parse: parseKillSwitch,
   target: describeSwitch,
   async apply(tx, c) {
-    if (!(await tx.deleteKillSwitch(c.scope, c.target))) {
-      const set = (await tx.killSwitches()).map((k) =>
+    if (!(await tx.levers.deleteKillSwitch(c.scope, c.target))) {
+      const set = (await tx.levers.killSwitches()).map((k) =>
         k.scope === 'global' ? 'global' : `${k.scope}:${k.target}`,
       );
-      throw new ControlError(
+      throw new AtpError(
         ERR.NOT_FOUND,
         `no kill switch ${describeSwitch(c)} is set (set: ${set.length === 0 ? 'none' : set.join(', ')})`,
         'target',
@@ -89,10 +97,10 @@ export const routeMode: ChangeCommand<ModeCommand> = {
   }),
   target: (c) => c.prefix,
   async apply(tx, c, ctx) {
-    const before = await tx.route(c.prefix);
+    const before = await tx.levers.route(c.prefix);
     // A new route starts at 100 %: `mode set` alone must do what it says.
     const rolloutPct = before?.rolloutPct ?? 100;
-    await tx.upsertRoute({
+    await tx.levers.upsertRoute({
       prefix: c.prefix,
       mode: c.mode,
       rolloutPct,
@@ -125,15 +133,15 @@ export const routeRollout: ChangeCommand<RolloutCommand> = {
   }),
   target: (c) => c.prefix,
   async apply(tx, c, ctx) {
-    const before = await tx.route(c.prefix);
+    const before = await tx.levers.route(c.prefix);
     if (before === undefined) {
-      throw new ControlError(
+      throw new AtpError(
         ERR.NOT_FOUND,
         `route ${c.prefix} has no mode yet: set one first (atpctl mode set ${c.prefix} shadow)`,
         'prefix',
       );
     }
-    await tx.upsertRoute({
+    await tx.levers.upsertRoute({
       ...before,
       rolloutPct: c.rolloutPct,
       updatedBy: ctx.principal.name,

@@ -11,11 +11,17 @@
  *   rollbacks walk further back).
  */
 
+import { AtpError, hasCode } from '@mercato/platform/errors';
 import { NO_MODEL_VERSION } from '@mercato/proto/v1/snapshot-content';
 import { ContractError, type Obj, reqId, reqInt, reqString } from '@mercato/proto/v1/validate';
-import { ControlError, ERR } from '../errors.js';
-import { type BundleBytes, MODEL_VERSION_RE, verifyBundleBytes } from '../models/verify-bundle.js';
-import type { StoreTx } from '../store/control-store.js';
+import { ERR } from '../errors.js';
+import {
+  type BundleBytes,
+  MODEL_VERSION_RE,
+  verifyBundleBytes,
+  verifyStoredBundle,
+} from '../models/verify-bundle.js';
+import { type StoreTx, SYSTEM_ACTOR } from '../store/control-store.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 import { MAX_REGION_LENGTH } from './lever-commands.js';
 
@@ -63,7 +69,7 @@ export const modelPush: ChangeCommand<PushCommand> = {
   },
   async apply(tx, c, ctx) {
     const { manifest, keyId } = verifyBundleBytes(c.bundle, ctx.trustedKeys);
-    const existing = await tx.model(manifest.version);
+    const existing = await tx.models.get(manifest.version);
     const detail = {
       version: manifest.version,
       model_sha256: manifest.modelSha256,
@@ -71,18 +77,18 @@ export const modelPush: ChangeCommand<PushCommand> = {
       size_bytes: c.bundle.model.length,
     };
     if (existing !== undefined) {
-      const files = await tx.modelFiles(manifest.version);
+      const files = await tx.models.files(manifest.version);
       const same = files?.manifest.equals(c.bundle.manifest) === true && files.model.equals(c.bundle.model);
       if (same) {
         return { detail: { ...detail, already_pushed: true } };
       }
-      throw new ControlError(
+      throw new AtpError(
         ERR.CONFLICT,
         `model ${manifest.version} was already pushed with other bytes; a version is immutable: give the new bundle a new version`,
         'manifest.version',
       );
     }
-    await tx.insertModel(
+    await tx.models.insert(
       {
         version: manifest.version,
         modelFile: manifest.modelFile,
@@ -107,8 +113,8 @@ export interface PromoteCommand {
 }
 
 async function requirePushed(tx: StoreTx, version: string): Promise<void> {
-  if ((await tx.model(version)) === undefined) {
-    throw new ControlError(
+  if ((await tx.models.get(version)) === undefined) {
+    throw new AtpError(
       ERR.NOT_FOUND,
       `model ${version} was never pushed (atpctl model push <bundle-dir> first)`,
       'version',
@@ -136,15 +142,21 @@ export const modelPromote: ChangeCommand<PromoteCommand> = {
   target: (c) => (c.region === null ? c.version : `${c.version}@${c.region}:${c.pct}%`),
   async apply(tx, c, ctx) {
     await requirePushed(tx, c.version);
-    const history = await tx.history();
+    // The bytes sidecars will download must still be the ones pushed: never activate altered ones.
+    if (c.pct !== 0) await verifyStoredBundle(tx, c.version, ctx.trustedKeys);
+    const history = await tx.models.history();
     const active = history.at(-1)?.version ?? NO_MODEL_VERSION;
-    const rollout = await tx.rollout();
+    const rollout = await tx.models.rollout();
     if (c.region === null) {
       if (active === c.version) return { detail: { version: c.version, already_active: true } };
-      await tx.pushHistory(c.version, ctx.principal.name, ctx.nowMs);
+      await tx.models.pushHistory(c.version, ctx.principal.name, ctx.nowMs);
       // Promoting the staged model finishes its rollout; promoting another one leaves a staged rollout alone.
       if (rollout.stagedVersion === c.version)
-        await tx.setRollout({ stagedVersion: null, stagedPctByRegion: {} }, ctx.principal.name, ctx.nowMs);
+        await tx.models.setRollout(
+          { stagedVersion: null, stagedPctByRegion: {} },
+          ctx.principal.name,
+          ctx.nowMs,
+        );
       return {
         detail: {
           version: c.version,
@@ -154,10 +166,10 @@ export const modelPromote: ChangeCommand<PromoteCommand> = {
       };
     }
     if (active === c.version) {
-      throw new ControlError(ERR.CONFLICT, `model ${c.version} is already active everywhere`, 'version');
+      throw new AtpError(ERR.CONFLICT, `model ${c.version} is already active everywhere`, 'version');
     }
     if (rollout.stagedVersion !== null && rollout.stagedVersion !== c.version) {
-      throw new ControlError(
+      throw new AtpError(
         ERR.CONFLICT,
         `model ${rollout.stagedVersion} is being staged; promote it (atpctl model promote ${rollout.stagedVersion}) or drop it (atpctl model rollback) before staging ${c.version}`,
         'version',
@@ -168,14 +180,40 @@ export const modelPromote: ChangeCommand<PromoteCommand> = {
     if (c.pct === 0) delete pctByRegion[c.region!];
     else pctByRegion[c.region!] = c.pct!;
     const staged = Object.keys(pctByRegion).length === 0 ? null : c.version;
-    await tx.setRollout(
+    await tx.models.setRollout(
       { stagedVersion: staged, stagedPctByRegion: staged === null ? {} : pctByRegion },
       ctx.principal.name,
       ctx.nowMs,
     );
     return { detail: { version: c.version, region: c.region, pct: c.pct, previous_pct: before, active } };
   },
+  async afterRefusal(tx, c, e, ctx) {
+    if (hasCode(e, ERR.MODEL_INTEGRITY_FAILED)) await markIntegrityFailed(tx, c.version, e, ctx.nowMs);
+  },
 };
+
+/** Marks a model whose stored bytes failed verification, with one system audit entry the first time. */
+export async function markIntegrityFailed(
+  tx: StoreTx,
+  version: string,
+  e: AtpError,
+  nowMs: number,
+): Promise<void> {
+  if (!(await tx.models.markIntegrityFailed(version, nowMs))) return;
+  await tx.audit.append({
+    atMs: nowMs,
+    actor: SYSTEM_ACTOR,
+    role: null,
+    action: 'model.integrity',
+    target: version,
+    reason: 'the stored bundle no longer verifies: marked, never promoted or served again',
+    outcome: 'refused',
+    code: e.code,
+    message: e.message.slice(0, 1_024),
+    detail: { version },
+    snapshotVersion: null,
+  });
+}
 
 export interface RollbackCommand {
   reason: string;
@@ -186,25 +224,29 @@ export const modelRollback: ChangeCommand<RollbackCommand> = {
   parse: (o) => ({ reason: reqReason(o) }),
   target: () => 'model',
   async apply(tx, _c, ctx) {
-    const rollout = await tx.rollout();
+    const rollout = await tx.models.rollout();
     if (rollout.stagedVersion !== null) {
-      await tx.setRollout({ stagedVersion: null, stagedPctByRegion: {} }, ctx.principal.name, ctx.nowMs);
+      await tx.models.setRollout(
+        { stagedVersion: null, stagedPctByRegion: {} },
+        ctx.principal.name,
+        ctx.nowMs,
+      );
       return {
         detail: { dropped_staged: rollout.stagedVersion, staged_pct_by_region: rollout.stagedPctByRegion },
       };
     }
-    const history = await tx.history();
+    const history = await tx.models.history();
     const top = history.at(-1);
     const below = history.at(-2);
     if (top === undefined || below === undefined) {
-      throw new ControlError(
+      throw new AtpError(
         ERR.CONFLICT,
         top === undefined
           ? 'no model was ever promoted: nothing to roll back'
           : `${top.version} is the first promoted model: nothing to roll back to (to stop using models: atpctl mode set <route> shadow, or a kill switch)`,
       );
     }
-    await tx.deleteHistory(top.seq);
+    await tx.models.deleteHistory(top.seq);
     return { detail: { from: top.version, to: below.version } };
   },
 };

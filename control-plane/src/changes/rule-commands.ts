@@ -4,9 +4,11 @@
  * and seller constraints per node. Limits match the snapshot contract's
  * parser, so anything accepted here is a snapshot every sidecar accepts.
  */
+
+import { AtpError } from '@mercato/platform/errors';
 import type { SellerConstraint } from '@mercato/proto/v1/control-snapshot';
 import { ContractError, type Obj, reqArray, reqId, reqInt } from '@mercato/proto/v1/validate';
-import { ControlError, ERR } from '../errors.js';
+import { ERR } from '../errors.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 import { MAX_REGION_LENGTH } from './lever-commands.js';
 
@@ -36,7 +38,7 @@ export const holdAdd: ChangeCommand<HoldCommand> = {
   parse: parseHold,
   target: holdTarget,
   async apply(tx, c, ctx) {
-    await tx.upsertHold({ ...c, setBy: ctx.principal.name, setAtMs: ctx.nowMs });
+    await tx.rules.upsertHold({ ...c, setBy: ctx.principal.name, setAtMs: ctx.nowMs });
     return { detail: { sku: c.sku, region: c.region } };
   },
 };
@@ -46,9 +48,11 @@ export const holdRemove: ChangeCommand<HoldCommand> = {
   parse: parseHold,
   target: holdTarget,
   async apply(tx, c) {
-    if (!(await tx.deleteHold(c.sku, c.region))) {
-      const same = (await tx.holds()).filter((h) => h.sku === c.sku).map((h) => h.region ?? '(every region)');
-      throw new ControlError(
+    if (!(await tx.rules.deleteHold(c.sku, c.region))) {
+      const same = (await tx.rules.holds())
+        .filter((h) => h.sku === c.sku)
+        .map((h) => h.region ?? '(every region)');
+      throw new AtpError(
         ERR.NOT_FOUND,
         `no hold on ${c.sku} in ${c.region ?? 'every region'}${same.length === 0 ? '' : ` (held in: ${same.join(', ')}; pass that --region)`}`,
         'sku',
@@ -112,7 +116,7 @@ export const sellerSet: ChangeCommand<SellerCommand> = {
   target: (c) => c.constraint.nodeId,
   async apply(tx, c, ctx) {
     // Set replaces the node's whole constraint: what the operator typed is what applies.
-    await tx.upsertSeller({
+    await tx.rules.upsertSeller({
       constraint: c.constraint,
       updatedBy: ctx.principal.name,
       updatedAtMs: ctx.nowMs,
@@ -131,8 +135,8 @@ export const sellerRemove: ChangeCommand<SellerRemoveCommand> = {
   parse: (o) => ({ nodeId: reqId(o, 'node_id', ''), reason: reqReason(o) }),
   target: (c) => c.nodeId,
   async apply(tx, c) {
-    if (!(await tx.deleteSeller(c.nodeId))) {
-      throw new ControlError(ERR.NOT_FOUND, `seller ${c.nodeId} has no constraint`, 'node_id');
+    if (!(await tx.rules.deleteSeller(c.nodeId))) {
+      throw new AtpError(ERR.NOT_FOUND, `seller ${c.nodeId} has no constraint`, 'node_id');
     }
     return { detail: { node_id: c.nodeId } };
   },

@@ -5,8 +5,9 @@
  */
 
 import { createPublicKey } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, sep } from 'node:path';
+import { AtpError } from '@mercato/platform/errors';
 import {
   generateSigningKeys,
   parsePrivateKey,
@@ -14,10 +15,11 @@ import {
   signManifest,
 } from '@mercato/proto/v1/bundle-signature';
 import { MANIFEST_FILE, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
-import { ControlError, ERR } from '../errors.js';
+import { ERR, withHint } from '../errors.js';
 
 export const PRIVATE_KEY_FILE = 'bundle-signing.key.pem';
 export const PUBLIC_KEY_FILE = 'bundle-signing.pub.pem';
+const MODEL_FILE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export interface LocalBundle {
   version: string;
@@ -31,8 +33,8 @@ function readOrThrow(path: string, what: string, hint: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new ControlError(
-      { ...ERR.CONFIG_INVALID, hint },
+    throw new AtpError(
+      withHint(ERR.CONFIG_INVALID, hint),
       `${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
     );
   }
@@ -45,21 +47,59 @@ export function readLocalBundle(dir: string): LocalBundle {
   try {
     parsed = JSON.parse(manifest.toString('utf8')) as typeof parsed;
   } catch (err) {
-    throw new ControlError(
+    throw new AtpError(
       ERR.MODEL_MANIFEST_INVALID,
       `${join(dir, MANIFEST_FILE)}: not JSON (${(err as Error).message})`,
       'manifest',
     );
   }
   const modelFile = typeof parsed.model_file === 'string' ? parsed.model_file : 'model.onnx';
+  const modelPath = insideBundle(dir, modelFile);
   const sigPath = join(dir, SIGNATURE_FILE);
   return {
     version: String(parsed.version ?? ''),
     manifest,
     signature: existsSync(sigPath) ? readFileSync(sigPath) : null,
-    model: readOrThrow(join(dir, modelFile), 'cannot read the model file', hint),
+    model: readOrThrow(modelPath, 'cannot read the model file', hint),
     modelFile,
   };
+}
+
+/**
+ * The model file's path, checked BEFORE anything is read or uploaded: a
+ * plain file name inside the bundle folder (letters, digits and . _ -, not
+ * first: no separators, no `..`, no control characters), and, once symlinks are resolved,
+ * still inside it. A manifest naming `../../../../etc/passwd` (or a link
+ * to it) never makes atpctl read, let alone upload, that file.
+ */
+export function insideBundle(dir: string, modelFile: string): string {
+  // The same names the admin API serves bundle files under (letters, digits, . _ -; not first).
+  const plain = basename(modelFile) === modelFile && MODEL_FILE_NAME_RE.test(modelFile);
+  if (!plain) {
+    throw new AtpError(
+      ERR.MODEL_MANIFEST_INVALID,
+      `manifest.json model_file ${JSON.stringify(modelFile.slice(0, 80))} is not a file name inside the bundle folder; nothing was read or uploaded`,
+      'manifest.model_file',
+    );
+  }
+  const path = join(dir, modelFile);
+  let real: string;
+  let realDir: string;
+  try {
+    real = realpathSync(path);
+    realDir = realpathSync(dir);
+  } catch {
+    return path; // missing: readOrThrow reports it
+  }
+  const rel = relative(realDir, real);
+  if (rel === '' || rel.startsWith('..') || rel.includes(sep)) {
+    throw new AtpError(
+      ERR.MODEL_MANIFEST_INVALID,
+      `${path} resolves outside the bundle folder (${real}); nothing was read or uploaded`,
+      'manifest.model_file',
+    );
+  }
+  return path;
 }
 
 /** Writes manifest.sig over the exact manifest.json bytes; returns the signing key's id. */
@@ -73,8 +113,8 @@ export function signBundle(dir: string, privateKeyPath: string): { keyId: string
   try {
     key = parsePrivateKey(pem, privateKeyPath);
   } catch (err) {
-    throw new ControlError(
-      { ...ERR.CONFIG_INVALID, hint: 'pass an ed25519 PKCS#8 PEM private key (atpctl model keygen)' },
+    throw new AtpError(
+      withHint(ERR.CONFIG_INVALID, 'pass an ed25519 PKCS#8 PEM private key (atpctl model keygen)'),
       (err as Error).message,
       'key',
     );
@@ -94,11 +134,11 @@ export function generateKeyFiles(outDir: string): { keyId: string; privatePath: 
   const privatePath = join(outDir, PRIVATE_KEY_FILE);
   const publicPath = join(outDir, PUBLIC_KEY_FILE);
   if (existsSync(privatePath)) {
-    throw new ControlError(
-      {
-        ...ERR.CONFIG_INVALID,
-        hint: 'choose another --out folder, or delete the old key if you really mean to replace it',
-      },
+    throw new AtpError(
+      withHint(
+        ERR.CONFIG_INVALID,
+        'choose another --out folder, or delete the old key if you really mean to replace it',
+      ),
       `${privatePath} exists; not overwriting a private key`,
       'out',
     );

@@ -14,12 +14,12 @@ import type { StoreTx } from '../store/control-store.js';
 
 export async function buildSnapshot(tx: StoreTx): Promise<ControlSnapshot> {
   // One query at a time: a transaction is one connection (pg would queue them anyway).
-  const kills = await tx.killSwitches();
-  const routes = await tx.routes();
-  const holdRows = await tx.holds();
-  const sellerRows = await tx.sellers();
-  const history = await tx.history();
-  const rollout = await tx.rollout();
+  const kills = await tx.levers.killSwitches();
+  const routes = await tx.levers.routes();
+  const holdRows = await tx.rules.holds();
+  const sellerRows = await tx.rules.sellers();
+  const history = await tx.models.history();
+  const rollout = await tx.models.rollout();
   const holds = holdRows.map((h) => ({
     sku: h.sku,
     ...(h.region === null ? {} : { region: h.region }),

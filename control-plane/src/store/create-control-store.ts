@@ -3,7 +3,8 @@
  * configured database, `createFakeControlStore()` for tests and the
  * embedded default (SQLite in memory: the same queries, nothing on disk).
  */
-import { ControlError, ERR } from '../errors.js';
+import { AtpError } from '@mercato/platform/errors';
+import { ERR } from '../errors.js';
 import { ControlStore } from './control-store.js';
 import { PostgresDatabase } from './postgres-database.js';
 import { SQLITE_MEMORY, SqliteDatabase } from './sqlite-database.js';
@@ -23,7 +24,7 @@ export function parseStoreUrl(raw: string, field = 'db'): StoreConfig {
     try {
       u = new URL(raw);
     } catch {
-      throw new ControlError(ERR.CONFIG_INVALID, `${field}: not a valid PostgreSQL URL`, field);
+      throw new AtpError(ERR.CONFIG_INVALID, `${field}: not a valid PostgreSQL URL`, field);
     }
     const schema = u.searchParams.get('schema') ?? undefined;
     u.searchParams.delete('schema');
@@ -31,12 +32,11 @@ export function parseStoreUrl(raw: string, field = 'db'): StoreConfig {
   }
   if (raw.startsWith('sqlite:')) {
     const path = raw.slice('sqlite:'.length);
-    if (path === '')
-      throw new ControlError(ERR.CONFIG_INVALID, `${field}: sqlite:<path> needs a path`, field);
+    if (path === '') throw new AtpError(ERR.CONFIG_INVALID, `${field}: sqlite:<path> needs a path`, field);
     return { kind: 'sqlite', path };
   }
   if (/\.(db|sqlite|sqlite3)$/.test(raw)) return { kind: 'sqlite', path: raw };
-  throw new ControlError(
+  throw new AtpError(
     ERR.CONFIG_INVALID,
     `${field}: expected sqlite:<path>, <file>.db or postgres://..., got "${raw}"`,
     field,

@@ -7,8 +7,9 @@
  * `schema` (optional) isolates a deployment or a test run in its own
  * PostgreSQL schema (created if missing; search_path set per connection).
  */
+import { AtpError } from '@mercato/platform/errors';
 import pg, { type Pool, type PoolClient } from 'pg';
-import { ControlError, ERR } from '../errors.js';
+import { ERR } from '../errors.js';
 import type { Dialect, SqlDatabase, SqlTx } from './sql-database.js';
 
 export const PG_POOL_SIZE = 10;
@@ -33,11 +34,7 @@ export class PostgresDatabase implements SqlDatabase {
 
   constructor(private readonly opts: PostgresOptions) {
     if (opts.schema !== undefined && !SCHEMA_RE.test(opts.schema)) {
-      throw new ControlError(
-        ERR.CONFIG_INVALID,
-        'postgres schema must match [a-z_][a-z0-9_]*',
-        'store.schema',
-      );
+      throw new AtpError(ERR.CONFIG_INVALID, 'postgres schema must match [a-z_][a-z0-9_]*', 'store.schema');
     }
   }
 
@@ -102,7 +99,7 @@ export class PostgresDatabase implements SqlDatabase {
 
   private async transaction<T>(write: boolean, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     const pool = this.pool;
-    if (pool === null) throw new ControlError(ERR.STORE_UNAVAILABLE, 'the PostgreSQL store is closed');
+    if (pool === null) throw new AtpError(ERR.STORE_UNAVAILABLE, 'the PostgreSQL store is closed');
     let client: PoolClient;
     try {
       client = await pool.connect();
@@ -120,7 +117,7 @@ export class PostgresDatabase implements SqlDatabase {
       await client.query('ROLLBACK').catch(() => {
         broken = true;
       });
-      throw err instanceof ControlError ? err : storeError(err, 'query failed');
+      throw err instanceof AtpError ? err : storeError(err, 'query failed');
     } finally {
       client.release(broken);
     }
@@ -147,15 +144,17 @@ function txOn(client: PoolClient): SqlTx {
   };
 }
 
-function storeError(err: unknown, what: string): ControlError {
+function storeError(err: unknown, what: string): AtpError {
   const code = String((err as { code?: string }).code ?? '');
   const unavailable =
     UNAVAILABLE_SQLSTATE.test(code) ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND'].includes(code) ||
     /timeout|terminat|Connection/i.test((err as Error).message);
-  return new ControlError(
+  return new AtpError(
     unavailable ? ERR.STORE_UNAVAILABLE : ERR.INTERNAL,
     `${what}: ${(err as Error).message}`,
+    undefined,
+    { cause: err },
   );
 }
 

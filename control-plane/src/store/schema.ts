@@ -11,7 +11,16 @@
  */
 import type { Dialect } from './sql-database.js';
 
-export const SCHEMA_VERSION = 1;
+/** Version 1: the first schema. Version 2: token expiry, sidecar binding and stream cap; model integrity marks. */
+export const SCHEMA_VERSION = 2;
+
+/** What turns a version-1 store into version 2 (a fresh store gets these columns from schemaDdl). */
+export const MIGRATIONS_TO_V2: readonly string[] = [
+  'ALTER TABLE tokens ADD COLUMN expires_at_ms BIGINT',
+  'ALTER TABLE tokens ADD COLUMN sidecar_id TEXT',
+  'ALTER TABLE tokens ADD COLUMN max_streams INTEGER',
+  'ALTER TABLE models ADD COLUMN integrity_failed_at_ms BIGINT',
+];
 
 const TYPES: Record<Dialect, { autoId: string; blob: string }> = {
   sqlite: { autoId: 'INTEGER PRIMARY KEY AUTOINCREMENT', blob: 'BLOB' },
@@ -59,7 +68,8 @@ export function schemaDdl(dialect: Dialect): string[] {
       model ${blob} NOT NULL,
       size_bytes BIGINT NOT NULL,
       pushed_by TEXT NOT NULL,
-      pushed_at_ms BIGINT NOT NULL)`,
+      pushed_at_ms BIGINT NOT NULL,
+      integrity_failed_at_ms BIGINT)`,
     `CREATE TABLE IF NOT EXISTS model_rollout (
       id INTEGER PRIMARY KEY CHECK (id = 1),
       staged_version TEXT,
@@ -96,6 +106,9 @@ export function schemaDdl(dialect: Dialect): string[] {
       role TEXT NOT NULL,
       created_by TEXT NOT NULL,
       created_at_ms BIGINT NOT NULL,
-      revoked_at_ms BIGINT)`,
+      revoked_at_ms BIGINT,
+      expires_at_ms BIGINT,
+      sidecar_id TEXT,
+      max_streams INTEGER)`,
   ];
 }

@@ -11,8 +11,9 @@
  * single-node default: run one serving control plane per file.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { AtpError } from '@mercato/platform/errors';
 import Database from 'better-sqlite3';
-import { ControlError, ERR } from '../errors.js';
+import { ERR } from '../errors.js';
 import { type Dialect, SerialQueue, type SqlDatabase, type SqlTx } from './sql-database.js';
 
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -67,7 +68,7 @@ export class SqliteDatabase implements SqlDatabase {
   private transaction<T>(begin: string, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     return this.queue.run(async () => {
       const db = this.db;
-      if (db === null) throw new ControlError(ERR.STORE_UNAVAILABLE, 'the SQLite store is closed');
+      if (db === null) throw new AtpError(ERR.STORE_UNAVAILABLE, 'the SQLite store is closed');
       await beginWithRetry(db, begin);
       try {
         const out = await fn(txOn(db));
@@ -75,7 +76,7 @@ export class SqliteDatabase implements SqlDatabase {
         return out;
       } catch (err) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        throw err instanceof ControlError ? err : storeError(err, 'query failed');
+        throw err instanceof AtpError ? err : storeError(err, 'query failed');
       }
     });
   }
@@ -112,9 +113,16 @@ function txOn(db: Db): SqlTx {
   };
 }
 
-function storeError(err: unknown, what: string): ControlError {
+function storeError(err: unknown, what: string): AtpError {
   const code = (err as { code?: string }).code ?? '';
   const busy =
     code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === 'SQLITE_CANTOPEN';
-  return new ControlError(busy ? ERR.STORE_UNAVAILABLE : ERR.INTERNAL, `${what}: ${(err as Error).message}`);
+  return new AtpError(
+    busy ? ERR.STORE_UNAVAILABLE : ERR.INTERNAL,
+    `${what}: ${(err as Error).message}`,
+    undefined,
+    {
+      cause: err,
+    },
+  );
 }

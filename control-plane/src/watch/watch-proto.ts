@@ -2,6 +2,9 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { WatchAckMsg } from '@mercato/proto/v1/watch-ack';
+
+export type { WatchAckMsg } from '@mercato/proto/v1/watch-ack';
 
 export const CONTROL_PROTO_PATH = fileURLToPath(new URL('../../../proto/v1/control.proto', import.meta.url));
 export const CONTROL_WATCH_SERVICE = 'mercato.atp.v1.ControlWatchService';
@@ -30,6 +33,13 @@ export interface WatchRequestMsg {
   content_hash: string;
   sidecar_id: string;
   region: string;
+}
+
+/** A WatchAndAck client message: `watch` first, then `ack`s. */
+export interface WatchClientMsg {
+  watch?: WatchRequestMsg | null;
+  ack?: WatchAckMsg | null;
+  message?: 'watch' | 'ack';
 }
 
 export interface WatchEventMsg {

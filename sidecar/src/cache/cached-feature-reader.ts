@@ -9,8 +9,9 @@
 
 import type { FeatureReader, SkuView } from '@mercato/features/store-ports';
 import { CircuitBreaker } from '@mercato/platform/circuit-breaker';
+import { AtpError } from '@mercato/platform/errors';
 import type { FeatureRead, TrackedFeatureReader } from '../decision/ports.js';
-import { AtpError, ERR } from '../errors.js';
+import { ERR } from '../errors.js';
 import type { HotCache } from './hot-cache.js';
 
 export class CachedFeatureReader implements TrackedFeatureReader {

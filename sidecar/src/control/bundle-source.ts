@@ -14,8 +14,9 @@
 import type { KeyObject } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AtpError } from '@mercato/platform/errors';
 import { MANIFEST_FILE, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
-import { AtpError, ERR } from '../errors.js';
+import { ERR } from '../errors.js';
 import { verifyBundleDir } from './bundle-verifier.js';
 import { CONTROL_ERR } from './control-errors.js';
 

@@ -17,9 +17,10 @@
  * MODEL_CHECKSUM_MISMATCH, MODEL_MANIFEST_INVALID, MODEL_NOT_FOUND.
  */
 import type { KeyObject } from 'node:crypto';
+import { AtpError } from '@mercato/platform/errors';
 import { decodeSignature, verifyManifestSignature } from '@mercato/proto/v1/bundle-signature';
 import { MANIFEST_FILE, type ModelManifest, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
-import { AtpError, ERR } from '../errors.js';
+import { ERR } from '../errors.js';
 import {
   type BundleFiles,
   type BundleVerifier,

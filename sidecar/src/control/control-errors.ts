@@ -1,13 +1,13 @@
 /**
  * Error codes of the sidecar's control-plane client (watch stream, persisted
- * snapshot, bundle fetching). Same ErrorSpec shape as sidecar/src/errors.ts,
- * kept beside the modules that raise them; fold into that registry when
- * convenient. None of these reaches a decision: they label the client's
+ * snapshot, bundle fetching), kept beside the modules that raise them and
+ * spread into the sidecar's registry (../errors.ts), which checks every code
+ * is unique. None of these reaches a decision: they label the client's
  * counters and logs while the sidecar keeps serving its last good snapshot.
  */
-import type { ErrorSpec } from '../errors.js';
+import { defineErrors } from '@mercato/platform/errors';
 
-export const CONTROL_ERR = {
+export const CONTROL_ERR = defineErrors({
   /** A snapshot or delta from the control plane (or the file on disk) failed validation: kept out. */
   SNAPSHOT_INVALID: { code: 'ATP_ERR_SNAPSHOT_INVALID', retriable: false, httpStatus: 502, grpcStatus: 13 },
   /** A snapshot older than the one held: refused, versions only move forward. */
@@ -37,4 +37,4 @@ export const CONTROL_ERR = {
     httpStatus: 503,
     grpcStatus: 14,
   },
-} as const satisfies Record<string, ErrorSpec>;
+});

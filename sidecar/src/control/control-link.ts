@@ -16,9 +16,9 @@
 import type { KeyObject } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { flagError } from '@mercato/platform/flags';
 import { type Logger, silentLogger } from '@mercato/platform/logger';
 import type { ControlSnapshot } from '@mercato/proto/v1/control-snapshot';
-import { AtpError, ERR } from '../errors.js';
 import type { ModelRegistry } from '../model/model-registry.js';
 import { type BundleSource, DirBundleSource, HttpBundleSource } from './bundle-source.js';
 import { loadTrustedKeys } from './bundle-verifier.js';
@@ -62,37 +62,36 @@ export function parseControlLinkFlags(
   readFile: (p: string) => string,
 ): ControlLinkConfig | null {
   if (raw.controlPlane === undefined) return null;
-  const bad = (flag: string, problem: string) => new AtpError(ERR.INVALID_FLAG, `${flag}: ${problem}`, flag);
   if (!/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(raw.controlPlane))
-    throw bad('--control-plane', 'expected host:port of the watch stream');
+    throw flagError('--control-plane', 'expected host:port of the watch stream');
   let token = raw.controlToken;
   if (raw.controlTokenFile !== undefined) {
     try {
       token = readFile(raw.controlTokenFile).trim();
     } catch (err) {
-      throw bad('--control-token-file', (err as Error).message);
+      throw flagError('--control-token-file', (err as Error).message);
     }
   }
   if (token === undefined || token === '')
-    throw bad('--control-token-file', 'a viewer token is required with --control-plane');
+    throw flagError('--control-token-file', 'a viewer token is required with --control-plane');
   if (raw.controlUrl !== undefined && !/^https?:\/\//.test(raw.controlUrl))
-    throw bad('--control-url', 'expected http(s)://host:port');
+    throw flagError('--control-url', 'expected http(s)://host:port');
   if (raw.controlUrl === undefined && raw.modelsRoot === undefined) {
-    throw bad(
+    throw flagError(
       '--control-url',
       'bundles need a source: --control-url (download from the control plane) or --models-root',
     );
   }
   if (raw.stateDir === undefined)
-    throw bad('--state-dir', 'a folder for the last good snapshot and the bundle cache is required');
+    throw flagError('--state-dir', 'a folder for the last good snapshot and the bundle cache is required');
   let trustedKeys: KeyObject[];
   try {
     trustedKeys = loadTrustedKeys(raw.trustedKey ?? []);
   } catch (err) {
-    throw bad('--trusted-key', (err as Error).message);
+    throw flagError('--trusted-key', (err as Error).message);
   }
   if (trustedKeys.length === 0)
-    throw bad('--trusted-key', 'at least one bundle signing public key is required');
+    throw flagError('--trusted-key', 'at least one bundle signing public key is required');
   return {
     region,
     sidecarId: raw.sidecarId ?? `${hostname()}-${process.pid}`,

@@ -17,9 +17,7 @@ import {
   toFilterSnapshot,
 } from '@mercato/proto/v1/control-snapshot';
 import type { Mode } from '@mercato/proto/v1/decision';
-
-/** The route a request is attributed to when the caller does not say (filter header `x-atp-route`). */
-export const DEFAULT_ROUTE_BY_CHANNEL = { checkout: '/checkout', browse: '/browse' } as const;
+import type { ControlView } from '../decision/ports.js';
 
 export interface KillVerdict {
   killed: boolean;
@@ -39,7 +37,7 @@ interface Derived {
   routes: ControlSnapshot['routes'];
 }
 
-export class ControlState {
+export class ControlState implements ControlView {
   private d: Derived;
   private readonly listeners: Listener[] = [];
   private filterCache: { key: string; value: FilterSnapshot } | null = null;

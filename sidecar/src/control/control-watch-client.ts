@@ -21,11 +21,11 @@
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { AtpError, type ErrorSpec } from '@mercato/platform/errors';
 import { type Logger, silentLogger } from '@mercato/platform/logger';
 import { type ControlSnapshot, parseControlSnapshot } from '@mercato/proto/v1/control-snapshot';
 import { snapshotContentHash } from '@mercato/proto/v1/snapshot-content';
 import { applySnapshotDelta, DeltaMismatchError } from '@mercato/proto/v1/snapshot-delta';
-import { AtpError, type ErrorSpec } from '../errors.js';
 import { CONTROL_ERR } from './control-errors.js';
 import type { SnapshotPersistence } from './snapshot-persistence.js';
 

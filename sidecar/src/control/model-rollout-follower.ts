@@ -22,9 +22,10 @@
  * into the latest.
  */
 
+import { AtpError, toAtpError } from '@mercato/platform/errors';
 import type { ControlSnapshot } from '@mercato/proto/v1/control-snapshot';
 import { NO_MODEL_VERSION } from '@mercato/proto/v1/snapshot-content';
-import { AtpError, ERR, toAtpError } from '../errors.js';
+import { ERR } from '../errors.js';
 import type { ModelRegistry } from '../model/model-registry.js';
 import type { BundleSource } from './bundle-source.js';
 import { rolloutBucket } from './control-state.js';

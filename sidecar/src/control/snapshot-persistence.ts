@@ -11,13 +11,13 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { AtpError } from '@mercato/platform/errors';
 import {
   type ControlSnapshot,
   controlSnapshotToJson,
   parseControlSnapshot,
 } from '@mercato/proto/v1/control-snapshot';
 import { snapshotContentHash } from '@mercato/proto/v1/snapshot-content';
-import { AtpError } from '../errors.js';
 import { CONTROL_ERR } from './control-errors.js';
 
 export const SNAPSHOT_FILE_NAME = 'control-snapshot.json';

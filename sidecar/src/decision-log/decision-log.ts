@@ -1,10 +1,13 @@
 /**
- * The decision log's bounded asynchronous buffer. `push` is O(1) and never
- * waits: records queue in memory and a timer hands them to the sink in
- * batches, serialized off the request path. When the buffer is full (the
- * sink is slow or down) new records are dropped and counted, so logging can
- * never add latency or memory without bound to a decision.
+ * The decision log's bounded asynchronous buffer (the engine's
+ * DecisionSink). `push` is O(1) and never waits: records queue in memory and
+ * a periodic flush (platform Periodic) hands them to the sink in batches,
+ * serialized off the request path. When the buffer is full (the sink is slow
+ * or down) new records are dropped and counted, so logging can never add
+ * latency or memory without bound to a decision.
  */
+import { Periodic } from '@mercato/platform/periodic';
+import type { DecisionSink } from '../decision/ports.js';
 import { type DecisionLogRecord, decisionLogToJson } from './decision-log-record.js';
 
 export const DECISION_LOG_CAPACITY = 16_384;
@@ -24,9 +27,9 @@ export interface DecisionLogStats {
   sinkErrors: number;
 }
 
-export class DecisionLog {
+export class DecisionLog implements DecisionSink {
   private queue: DecisionLogRecord[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  private readonly flusher: Periodic;
   private flushing: Promise<void> | null = null;
   readonly stats: DecisionLogStats = { written: 0, dropped: 0, sinkErrors: 0 };
   onDrop: (() => void) | null = null;
@@ -35,15 +38,14 @@ export class DecisionLog {
   constructor(
     private readonly sink: DecisionLogSink,
     private readonly capacity = DECISION_LOG_CAPACITY,
-    private readonly flushMs = DECISION_LOG_FLUSH_MS,
-  ) {}
+    flushMs = DECISION_LOG_FLUSH_MS,
+  ) {
+    this.flusher = new Periodic({ name: 'decision-log-flush', intervalMs: flushMs, run: () => this.flush() });
+  }
 
+  /** Starts the periodic flush; idempotent. */
   start(): void {
-    if (this.timer !== null) return;
-    this.timer = setInterval(() => {
-      void this.flush();
-    }, this.flushMs);
-    this.timer.unref();
+    void this.flusher.start();
   }
 
   /** Queues a record, or drops it (counted) when the buffer is full. Never throws, never waits. */
@@ -70,9 +72,9 @@ export class DecisionLog {
     return this.flushing;
   }
 
+  /** Stops the periodic flush, hands the sink what is queued, then closes it. */
   async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+    await this.flusher.stop();
     await this.flush();
     await this.sink.close();
   }

@@ -1,11 +1,16 @@
 /**
- * The ports the decision core depends on. Adapters (memory, Redis, ONNX)
- * implement them; only factories (sidecar.ts) wire adapters to the core. No
- * file under decision/ imports ioredis, kafkajs, grpc or onnxruntime.
+ * The ports the decision core depends on. Adapters (memory, Redis, ONNX) and
+ * the sidecar's own services (control state, model registry, model guard,
+ * decision log, metrics) implement them; only the factory (sidecar.ts) wires
+ * them to the engine. No file under decision/ imports ioredis, kafkajs, grpc
+ * or onnxruntime, nor a concrete class from another folder of the sidecar.
  */
 
 import type { FeatureReader, SkuView } from '@mercato/features/store-ports';
-import type { CheckRequest, CheckResponse } from '@mercato/proto/v1/decision';
+import type { SellerConstraint } from '@mercato/proto/v1/control-snapshot';
+import type { CheckRequest, CheckResponse, Mode } from '@mercato/proto/v1/decision';
+import type { Calibration, Thresholds } from '@mercato/proto/v1/model-manifest';
+import type { DecisionLogRecord } from '../decision-log/decision-log-record.js';
 
 /** Where a SkuView came from; the policy adds a staleness penalty to `stale-cache`. */
 export type FeatureSource = 'store' | 'cache' | 'stale-cache';
@@ -70,6 +75,84 @@ export interface Ranker {
   score(features: Float32Array, rows: number): Promise<Float32Array>;
   /** Present when the runtime scores synchronously: the caller skips a timer and a promise per request. */
   scoreSync?(features: Float32Array, rows: number): Float32Array;
+}
+
+/** Why a ranker run did not answer: the rule scorer answers instead (`degraded: model`). */
+export type RankFallback = 'timeout' | 'error' | 'circuit-open';
+
+export type RankResult =
+  | { ok: true; pRaw: Float32Array; ms: number }
+  | { ok: false; cause: RankFallback; error?: Error; ms: number };
+
+/**
+ * Runs the ranker under a latency budget and a circuit breaker (the model
+ * guard). Called once per request that has rows to score; never rejects:
+ * a failed run is a `{ ok: false }` result.
+ */
+export interface RankerGuard {
+  rank(ranker: Ranker, batch: Float32Array, rows: number, budgetMs: number): Promise<RankResult>;
+}
+
+/** A loaded, verified model as the engine uses it: its ranker and the numbers of its bundle. */
+export interface ScoringModel {
+  readonly version: string;
+  readonly thresholds: Thresholds;
+  readonly calibration: Calibration;
+  readonly ranker: Ranker;
+}
+
+/**
+ * Where the engine gets its model for one request (the model registry). A
+ * model taken with `acquire` / `acquireVersion` stays usable until `done`,
+ * even if it is swapped out meanwhile.
+ */
+export interface ModelSource {
+  /** The model new requests answer with, or null (rules only). */
+  readonly active: ScoringModel | null;
+  /** A model was configured: answering without one is a degradation (`model`). */
+  readonly expected: boolean;
+  /** Takes the active model for one request; null when none is active. */
+  acquire(): ScoringModel | null;
+  /** Takes a specific loaded version (a staged rollout's share); null when it is not loaded. */
+  acquireVersion(version: string): ScoringModel | null;
+  /** Gives back a model taken with acquire / acquireVersion. */
+  done(model: ScoringModel): void;
+}
+
+/**
+ * What the engine reads of the control snapshot (ControlState implements
+ * it). Every lookup is a Map or Set read: it runs per request or per item.
+ */
+export interface ControlView {
+  /** Version of the rules in force, reported with every answer. */
+  readonly rulesVersion: string;
+  /** Mode for a request on `route` (rollout share by request id); `fallback` when no route matches. */
+  modeFor(route: string, requestId: string, fallback: Mode): Mode;
+  /** Global, region or route kill switch for `route`, or null. */
+  killedFor(route: string): { reason: string } | null;
+  /** Reason of a compliance hold on `sku`, or undefined. */
+  holdOn(sku: string): string | undefined;
+  /** Reason of a SKU kill switch, or undefined. */
+  skuKilled(sku: string): string | undefined;
+  /** The control plane's constraint for a seller node, or undefined (the directory's facts apply). */
+  seller(nodeId: string): SellerConstraint | undefined;
+}
+
+/** Which side answers when a model is active (the other is logged): the shadow evaluation switch. */
+export type EnforcedSide = 'model' | 'baseline';
+
+/** Where the engine hands one record per answered request (the decision log). Never waits, never throws. */
+export interface DecisionSink {
+  push(record: DecisionLogRecord): void;
+}
+
+/** What the engine reports to metrics (observability/metrics.ts); each call is cheap and synchronous. */
+export interface DecisionObserver {
+  decided(r: CheckResponse, latencyS: number): void;
+  ranked(rows: number, ms: number): void;
+  rankerFallback(cause: RankFallback): void;
+  reservation(outcome: 'held' | 'refused' | 'unavailable'): void;
+  featureRead(source: FeatureSource | 'unavailable'): void;
 }
 
 /** Wall clock in ms; injected so tests and replays control time. */

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { FEATURE_NAMES, featureSchemaHash } from '@mercato/features/feature-vector';
+import { AtpError } from '@mercato/platform/errors';
 import {
   MANIFEST_FILE,
   type ModelManifest,
@@ -21,7 +22,7 @@ import {
   SIGNATURE_FILE,
 } from '@mercato/proto/v1/model-manifest';
 import { ContractError } from '@mercato/proto/v1/validate';
-import { AtpError, ERR } from '../errors.js';
+import { ERR } from '../errors.js';
 
 export interface BundleFiles {
   dir: string;

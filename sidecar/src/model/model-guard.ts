@@ -12,20 +12,14 @@
  */
 
 import { CircuitBreaker } from '@mercato/platform/circuit-breaker';
-import type { Ranker } from '../decision/ports.js';
+import type { Ranker, RankerGuard, RankResult } from '../decision/ports.js';
 
 /** Ranking budget per request (DESIGN.md §9 says < 0.2 ms p99 for 32 candidates; this is the give-up point). */
 export const INFERENCE_TIMEOUT_MS = 5;
 export const INFERENCE_FAILURES_TO_OPEN = 3;
 export const MODEL_COOLDOWN_MS = 5_000;
 
-export type RankFallback = 'timeout' | 'error' | 'circuit-open';
-
-export type RankResult =
-  | { ok: true; pRaw: Float32Array; ms: number }
-  | { ok: false; cause: RankFallback; error?: Error; ms: number };
-
-export class ModelGuard {
+export class ModelGuard implements RankerGuard {
   readonly breaker = new CircuitBreaker(INFERENCE_FAILURES_TO_OPEN, MODEL_COOLDOWN_MS);
 
   constructor(private readonly timeoutMs: number = INFERENCE_TIMEOUT_MS) {}

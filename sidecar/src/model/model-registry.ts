@@ -12,9 +12,10 @@
  */
 
 import { FEATURE_COUNT } from '@mercato/features/feature-vector';
-import type { Calibration, ModelManifest, Thresholds } from '@mercato/proto/v1/model-manifest';
-import type { Ranker } from '../decision/ports.js';
-import { AtpError, ERR, toAtpError } from '../errors.js';
+import { AtpError, toAtpError } from '@mercato/platform/errors';
+import type { ModelManifest } from '@mercato/proto/v1/model-manifest';
+import type { ModelSource, Ranker, ScoringModel } from '../decision/ports.js';
+import { ERR } from '../errors.js';
 import { type BundleVerifier, CHECKSUM_ONLY, readModelBundle, type VerifiedBundle } from './model-bundle.js';
 
 /** Batch sizes run at warm-up, so the first real requests do not pay allocator and JIT costs. */
@@ -29,11 +30,9 @@ export interface DisposableRanker extends Ranker {
 /** Creates a runtime session for a verified bundle (the ONNX adapter). */
 export type RankerLoader = (bundle: VerifiedBundle) => Promise<DisposableRanker>;
 
-export interface LoadedModel {
-  readonly version: string;
+/** A loaded bundle: what the engine scores with (ScoringModel), its manifest and a disposable session. */
+export interface LoadedModel extends ScoringModel {
   readonly manifest: ModelManifest;
-  readonly thresholds: Thresholds;
-  readonly calibration: Calibration;
   readonly ranker: DisposableRanker;
 }
 
@@ -49,10 +48,10 @@ export interface ModelRegistryOptions {
   onEvent?: (event: string, detail: Record<string, unknown>) => void;
 }
 
-export class ModelRegistry {
+export class ModelRegistry implements ModelSource {
   private readonly entries = new Map<string, Entry>();
   /** Every entry not yet disposed, released ones included while requests still hold them. */
-  private readonly byModel = new Map<LoadedModel, Entry>();
+  private readonly byModel = new Map<ScoringModel, Entry>();
   private activeEntry: Entry | null = null;
   /** A model was configured (flag or control plane): its absence is a degradation. */
   expected = false;
@@ -165,7 +164,8 @@ export class ModelRegistry {
     return e.model;
   }
 
-  done(model: LoadedModel): void {
+  /** Gives back a model taken with acquire / acquireVersion; a released one is disposed with its last user. */
+  done(model: ScoringModel): void {
     const e = this.byModel.get(model);
     if (e === undefined) return;
     e.refs--;

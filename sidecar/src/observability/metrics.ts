@@ -8,9 +8,7 @@
 
 import type { CheckResponse } from '@mercato/proto/v1/decision';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { DecisionObserver } from '../decision/decision-engine.js';
-import type { FeatureSource } from '../decision/ports.js';
-import type { RankFallback } from '../model/model-guard.js';
+import type { DecisionObserver, FeatureSource, RankFallback } from '../decision/ports.js';
 
 /** Decision latency buckets (seconds): 50 us .. 100 ms, dense around the 2 ms target. */
 export const DECISION_LATENCY_BUCKETS_S = [

@@ -3,10 +3,11 @@
  * plane (in-memory SQLite, free ports) with one token per role and a fresh
  * ed25519 signing key it trusts, cheap fake bundles (valid manifest, random
  * "model" bytes: enough for checksum and signature checks, not for
- * onnxruntime), signing, and a uniquely named PostgreSQL schema per test.
+ * onnxruntime), signing, and a PostgreSQL database per test: a private
+ * server (tests/helpers/postgres-server.ts) with a uniquely named schema.
  */
 
-import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +17,32 @@ import { runAtpctl } from '../../../control-plane/src/cli/atpctl.js';
 import { type ControlPlane, createFakeControlPlane } from '../../../control-plane/src/control-plane.js';
 import { generateSigningKeys, type SigningKeys, signManifest } from '../../../proto/v1/bundle-signature.js';
 import { MANIFEST_FILE, MODEL_FILE, SIGNATURE_FILE } from '../../../proto/v1/model-manifest.js';
+import { startPostgresServer } from '../../helpers/postgres-server.js';
 
 export const TOKENS = {
   admin: 'test-admin-token-0123456789',
   operator: 'test-operator-token-0123456789',
   viewer: 'test-viewer-token-0123456789',
 } as const;
-export const PG_URL = process.env.ATP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** Optional override: a PostgreSQL server to use instead of starting a private one. */
+export const PG_URL_OVERRIDE = process.env.ATP_TEST_PG_URL;
+
+/**
+ * Open watch streams allowed to each bootstrap token of a test world: tests
+ * run several sidecars on the one viewer token (a real deployment gives each
+ * sidecar its own, capped at the server default of 4).
+ */
+export const TEST_TOKEN_MAX_STREAMS = 64;
+
+/** The bootstrap tokens of a test world: one per role, named <role>-1. */
+export function bootstrapTokens(): { name: string; role: string; token: string; maxStreams: number }[] {
+  return Object.entries(TOKENS).map(([role, token]) => ({
+    name: `${role}-1`,
+    role,
+    token,
+    maxStreams: TEST_TOKEN_MAX_STREAMS,
+  }));
+}
 
 export function tempDir(t: Test, prefix = 'atp-cp-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -33,6 +53,8 @@ export function tempDir(t: Test, prefix = 'atp-cp-'): string {
 export interface ControlWorld {
   cp: ControlPlane;
   keys: SigningKeys;
+  /** The public key that verifies this control plane's snapshots (what a sidecar trusts). */
+  readonly snapshotKey: KeyObject;
   url: string;
   grpc: string;
   /** atpctl in process against this control plane; returns exit code and output. */
@@ -51,7 +73,7 @@ export async function startControlWorld(
 ): Promise<ControlWorld> {
   const keys = generateSigningKeys();
   const cp = createFakeControlPlane({
-    bootstrapTokens: Object.entries(TOKENS).map(([role, token]) => ({ name: `${role}-1`, role, token })),
+    bootstrapTokens: bootstrapTokens(),
     trustedKeysPem: [keys.publicPem],
     ...overrides,
   });
@@ -66,6 +88,9 @@ export function worldOf(cp: ControlPlane, keys: SigningKeys): ControlWorld {
   return {
     cp,
     keys,
+    get snapshotKey() {
+      return cp.signer.publicKey;
+    },
     get url() {
       return cp.url;
     },
@@ -156,25 +181,32 @@ export function pushBody(dir: string, reason = 'test push'): Record<string, unkn
   };
 }
 
-/** A fresh PostgreSQL schema for this test, dropped at teardown; null when PostgreSQL is not reachable. */
-export async function pgSchema(t: Test): Promise<string | null> {
+export interface TestPostgres {
+  url: string;
+  /** A fresh schema name, unique to this test. */
+  schema: string;
+}
+
+/**
+ * A PostgreSQL database for this test: a private server started for it and
+ * stopped at teardown, or the server of ATP_TEST_PG_URL when set (then the
+ * schema is dropped at teardown instead).
+ */
+export async function testPostgres(t: Test): Promise<TestPostgres> {
   const schema = `atp_cp_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const pool = new pg.Pool({ connectionString: PG_URL, max: 1, connectionTimeoutMillis: 3_000 });
-  pool.on('error', () => undefined);
-  try {
-    await pool.query('SELECT 1');
-  } catch {
-    await pool.end();
-    return null;
+  if (PG_URL_OVERRIDE === undefined || PG_URL_OVERRIDE === '') {
+    const server = await startPostgresServer();
+    t.teardown(() => server.stop());
+    return { url: server.url, schema };
   }
-  await pool.end();
+  const url = PG_URL_OVERRIDE;
   t.teardown(async () => {
-    const p = new pg.Pool({ connectionString: PG_URL, max: 1 });
+    const p = new pg.Pool({ connectionString: url, max: 1 });
     p.on('error', () => undefined);
     await p.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await p.end();
   });
-  return schema;
+  return { url, schema };
 }
 
 export { waitFor } from '../../helpers/wait-for.js';

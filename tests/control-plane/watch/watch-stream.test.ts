@@ -70,12 +70,20 @@ t.test('a new watcher gets the full snapshot, then a delta per change', async (t
   t.same(held.killSwitches, [{ scope: 'region', target: 'eu-west', reason: 'INC-1' }]);
   t.same(held.holds, [{ sku: 'SKU-7', reason: 'recall' }]);
   const status = (await w.get('/v1/status', TOKENS.viewer)).json as {
-    watchers: { sidecar_id: string; version: number; behind: number }[];
+    watchers: {
+      sidecar_id: string;
+      claimed_sidecar_id: string;
+      sent_version: number;
+      version: number | null;
+      behind: number | null;
+    }[];
   };
+  // Issue 16: the listed id is the server-known identity (the unbound token's name), the client's
+  // string is only "claimed"; version and behind come from acks, which a plain Watch never sends.
   t.same(
-    status.watchers.map((x) => [x.sidecar_id, x.version, x.behind]),
-    [['test-sidecar', 3, 0]],
-    'the control plane lists the watcher and its version',
+    status.watchers.map((x) => [x.sidecar_id, x.claimed_sidecar_id, x.sent_version, x.version, x.behind]),
+    [['viewer-1', 'test-sidecar', 3, null, null]],
+    'the control plane lists the watcher, the version it sent and (no ack) no applied version',
   );
 });
 

@@ -9,6 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { AtpError } from '../../../platform/src/errors.js';
 import { parsePublicKey } from '../../../proto/v1/bundle-signature.js';
 import { type ControlSnapshot, defaultControlSnapshot } from '../../../proto/v1/control-snapshot.js';
 import { type BundleSource, HttpBundleSource } from '../../../sidecar/src/control/bundle-source.js';
@@ -16,7 +17,7 @@ import {
   type FollowedRegistry,
   ModelRolloutFollower,
 } from '../../../sidecar/src/control/model-rollout-follower.js';
-import { AtpError, ERR } from '../../../sidecar/src/errors.js';
+import { ERR } from '../../../sidecar/src/errors.js';
 import type { LoadedModel } from '../../../sidecar/src/model/model-registry.js';
 import {
   pushBody,
@@ -177,8 +178,8 @@ t.test(
 
     // A compromised control plane store: the model bytes change after the push was verified.
     await w.cp.store.write(async (tx) => {
-      const files = (await tx.modelFiles('good-1'))!;
-      await tx.insertModel(
+      const files = (await tx.models.files('good-1'))!;
+      await tx.models.insert(
         {
           version: 'evil-1',
           modelFile: 'model.onnx',
@@ -190,7 +191,7 @@ t.test(
         },
         { manifest: files.manifest, signature: files.signature, model: Buffer.from('evil') },
       );
-      await tx.insertModel(
+      await tx.models.insert(
         {
           version: 'nosig-1',
           modelFile: 'model.onnx',

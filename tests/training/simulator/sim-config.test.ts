@@ -29,6 +29,9 @@ t.test('invalid values are rejected with an error naming the field', async (t) =
     [{ nodes: { seller: { feedDelayMs: [5_000, SIM_MAX_DELAY_MS + 1] } } }, 'nodes.seller.feedDelayMs[1]'],
     [{ nodes: { store: { outageMinutes: [1, 5] } } }, 'nodes.store.outageMinutes[0]'],
     [{ nodes: { warehouse: { count: 0 }, store: { count: 0 }, seller: { count: 0 } } }, 'nodes'],
+    [{ routing: 'sideways' as 'external' }, 'routing'],
+    [{ externalFromMs: 5 }, 'externalFromMs'],
+    [{ resolveTimeoutMs: 10 }, 'resolveTimeoutMs'],
   ];
   for (const [input, field] of cases) {
     try {

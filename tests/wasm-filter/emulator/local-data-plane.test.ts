@@ -186,3 +186,25 @@ t.test('the local data plane passes other routes straight through', async (t) =>
   t.equal(sidecar.received.filter((r) => r.url === '/v1/check').length, 0, 'no decision was asked for');
   t.same(vm?.traps, [], 'no trap in the data plane');
 });
+
+t.test('the local data plane refuses to start on a configuration the filter refuses', async (t) => {
+  // A configuration without the required region.
+  await filterModule();
+  const withoutRegion = Object.fromEntries(Object.entries(BASE_CONFIG).filter(([k]) => k !== 'region'));
+  const plane = createLocalDataPlane({
+    port: 0,
+    wasmPath: OUT_PATH,
+    pluginConfig: withoutRegion,
+    upstream: { host: '127.0.0.1', port: 9 },
+    clusters: {},
+    logLevel: 'error',
+  });
+  t.teardown(() => plane.stop());
+
+  // start() rejects with the coded error naming the field, and nothing serves.
+  await t.rejects(plane.start(), {
+    code: 'ATP_ERR_FILTER_REFUSED_TO_START',
+    message: /the filter refused to start: .*region/,
+  });
+  t.equal(plane.vm, undefined);
+});

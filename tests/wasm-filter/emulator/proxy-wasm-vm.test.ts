@@ -1,5 +1,10 @@
 import t from 'tap';
-import { type HeaderPairs, serializeHeaderPairs, WasmResult } from '../../../wasm-filter/emulator/index.js';
+import {
+  type HeaderPairs,
+  ProxyWasmVm,
+  serializeHeaderPairs,
+  WasmResult,
+} from '../../../wasm-filter/emulator/index.js';
 import { AbiProbe } from '../helpers/abi-probe.js';
 
 const REQUEST_LINE: HeaderPairs = [
@@ -144,4 +149,15 @@ t.test('logs are collected at or above the configured level', async (t) => {
   // An out-of-bounds pointer is InvalidMemoryAccess, not a host crash.
   t.equal(probe.call('proxy_log', 4, 0x7fff0000, 10), WasmResult.InvalidMemoryAccess);
   t.same(probe.vm.hostErrors, []);
+});
+
+t.test('a module that is not proxy-wasm 0.2 is refused with a coded error', async (t) => {
+  // The smallest valid WebAssembly module: no exports at all.
+  const empty = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+
+  // Loading it rejects, saying which ABI version exports were looked for.
+  await t.rejects(ProxyWasmVm.load(empty), {
+    code: 'ATP_ERR_NOT_PROXY_WASM',
+    message: /not a proxy-wasm 0\.2 module: exports none of proxy_abi_version_0_2/,
+  });
 });

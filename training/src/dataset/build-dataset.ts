@@ -224,6 +224,9 @@ export function buildDataset(
         }
         break;
       }
+      case 'order-outcome':
+        // Only an external-routing world yields them; its labels are the outcome records above.
+        break;
       case 'truth':
         // Physical truth is for simulator tests; a model must learn from what the system sees.
         break;

@@ -6,10 +6,12 @@
  * view, skipping nodes closed by blackout hours or a full daily cap); flash
  * sales add extra streams for hot SKUs. Off-platform buyers (walk-in
  * customers, a seller's other channels) take units at each node, recorded at
- * once, late, or never.
+ * once, late, or never. Under external routing a checkout is yielded
+ * undecided and handed to ExternalRouting to wait for its answer.
  */
 import { etaHours, serves } from '@mercato/features/node-profile';
 import { cumulative } from './build-world.js';
+import type { ExternalRouting } from './external-routing.js';
 import type { FeedProcess } from './feed-process.js';
 import type { FulfilmentProcess } from './fulfilment-process.js';
 import { type CandidateList, type CheckoutOrder, type FlashSale, ITEM, ORDER } from './sim-item.js';
@@ -21,10 +23,18 @@ import type { SupplyProcess } from './supply-process.js';
 const LOCAL_SALE_TWO_UNITS_SHARE = 0.1;
 /** Tries to find a hot SKU not already on flash sale before giving up on one start. */
 const FLASH_PICK_TRIES = 4;
+/**
+ * Decision ids of naive promises in a world with external routing (its
+ * warm-up): their order outcomes are reported too, so outcome history
+ * starts with the world, under ids no data plane issues.
+ */
+export const NAIVE_DECISION_PREFIX = 'sim-naive-';
 
 export class DemandProcess {
   checkoutCounter = 0;
   promisedCount = 0;
+  /** Set by stopCheckouts: no more marketplace checkouts (the world drains its open orders). */
+  private stopped = false;
   private readonly skuCum: Float64Array;
   private readonly zoneCum: Float64Array;
   private readonly candCache: (CandidateList | undefined)[];
@@ -40,6 +50,7 @@ export class DemandProcess {
     private readonly feeds: FeedProcess,
     private readonly supply: SupplyProcess,
     private readonly fulfilment: FulfilmentProcess,
+    private readonly external: ExternalRouting,
   ) {
     const w = k.world;
     this.skuCum = cumulative(w.skus.map((s) => s.popularity));
@@ -65,14 +76,24 @@ export class DemandProcess {
     this.k.atPoisson(this.k.world.traits[j]!.localSalesPerHour, ITEM.LOCAL_SALE, j);
   }
 
+  /**
+   * No more marketplace checkouts or flash sales from now on; the rest of the
+   * world (supply, local sales, fulfilment, feeds) keeps running.
+   */
+  stopCheckouts(): void {
+    this.stopped = true;
+  }
+
   /** A marketplace buyer arrives: a SKU by popularity. */
   arrival(): void {
+    if (this.stopped) return;
     const k = this.k;
     this.checkout(k.rng.pickCumulative(this.skuCum));
     k.atPoisson(k.config.checkoutsPerS * 3600, ITEM.ARRIVAL);
   }
 
   flashStart(): void {
+    if (this.stopped) return;
     const k = this.k;
     const c = k.config;
     for (let tries = 0; tries < FLASH_PICK_TRIES; tries++) {
@@ -97,11 +118,25 @@ export class DemandProcess {
   }
 
   flashArrival(sale: FlashSale): void {
+    if (this.stopped) {
+      if (sale.forced !== true) this.onFlash[sale.sku] = 0;
+      return;
+    }
     const k = this.k;
     this.checkout(sale.sku);
     const next = k.afterPoisson(sale.extraPerH);
     if (next < sale.untilMs) k.at(next, ITEM.FLASH_ARRIVAL, sale.sku, sale);
-    else this.onFlash[sale.sku] = 0;
+    else if (sale.forced !== true) this.onFlash[sale.sku] = 0;
+  }
+
+  /**
+   * A scenario's flash sale starts now (Simulator.forceFlashSale): its first
+   * extra arrival is drawn now, in stream order, like a random sale's.
+   */
+  forcedFlashStart(sale: FlashSale): void {
+    if (this.stopped) return;
+    const first = this.k.afterPoisson(sale.extraPerH);
+    if (first < sale.untilMs) this.k.at(first, ITEM.FLASH_ARRIVAL, sale.sku, sale);
   }
 
   /** An off-platform sale at node j: recorded at once (a short delay), late, or never. */
@@ -137,6 +172,10 @@ export class DemandProcess {
     const z = k.rng.pickCumulative(this.zoneCum);
     const qty = this.drawQty();
     const cands = this.candidates(s, z);
+    if (this.external.isExternal(k.nowMs)) {
+      this.externalCheckout(s, z, qty, cands);
+      return;
+    }
     const { pairNode } = k.index;
     // The "production" naive policy: nearest ETA first, on_hand - reserved >= qty on the delivered view.
     let promised = -1;
@@ -171,6 +210,8 @@ export class DemandProcess {
       feasible: new Array<boolean>(cands.pairs.length).fill(false),
       promised,
       status: ORDER.ACTIVE,
+      decisionId: promised >= 0 && k.config.routing === 'external' ? NAIVE_DECISION_PREFIX + id : null,
+      freeUnitsAtPromise: 0,
     };
     if (promised >= 0) {
       const j = pairNode[cands.pairs[promised]!]!;
@@ -178,6 +219,37 @@ export class DemandProcess {
       if (k.index.nodes[j]!.dailyOrderCap > 0) this.ordersToday[j]! += 1;
     }
     this.fulfilment.open(co);
+  }
+
+  /** An undecided checkout: yielded for the caller to decide, held until its answer (or timeout). */
+  private externalCheckout(s: number, z: number, qty: number, cands: CandidateList): void {
+    const k = this.k;
+    const id = `c-${k.config.seed}-${++this.checkoutCounter}`;
+    k.out.push({
+      type: 'checkout',
+      atMs: k.nowMs,
+      checkoutId: id,
+      region: k.world.region,
+      buyerZone: k.world.zones[z]!,
+      sku: k.world.skus[s]!.sku,
+      qty,
+      channel: 'checkout',
+      candidates: cands.nodeIds.slice(),
+      promisedNode: null,
+    });
+    this.external.hold({
+      id,
+      sku: s,
+      qty,
+      atMs: k.nowMs,
+      cands,
+      remaining: cands.pairs.length,
+      feasible: new Array<boolean>(cands.pairs.length).fill(false),
+      promised: -1,
+      status: ORDER.PENDING,
+      decisionId: null,
+      freeUnitsAtPromise: 0,
+    });
   }
 
   private drawQty(): number {

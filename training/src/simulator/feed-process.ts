@@ -6,6 +6,12 @@
  * Nodes send heartbeats while their feed is up. On delivery the feeds keep
  * the delivered view: what the production consumer has applied by now, in
  * sequence order, which is what naive routing decides on.
+ *
+ * Besides the random outages each node draws, a scenario may force one
+ * (Simulator.forceOutage): the same silence (events held, no heartbeats,
+ * the backlog delivered when it ends), kept apart from the random outage so
+ * neither's end releases what the other still holds, and drawing nothing
+ * from the PRNG: a world without forced outages runs exactly as before.
  */
 
 import type { NodeType } from '@mercato/proto/v1/decision';
@@ -32,6 +38,8 @@ export class FeedProcess {
   /** Per node: heartbeat sequence, feed outage end (0 = feed up), events held by the outage. */
   private readonly nodeSeq: Float64Array;
   private readonly outageUntilMs: Float64Array;
+  /** Per node: end of a forced (scenario) outage, 0 = none. */
+  private readonly forcedUntilMs: Float64Array;
   private readonly held: SimItem[][];
 
   constructor(
@@ -47,6 +55,7 @@ export class FeedProcess {
     this.dvPending = new Array<InventoryEvent[] | null>(P).fill(null);
     this.nodeSeq = new Float64Array(N);
     this.outageUntilMs = new Float64Array(N);
+    this.forcedUntilMs = new Float64Array(N);
     this.held = k.world.nodes.map(() => []);
   }
 
@@ -78,7 +87,7 @@ export class FeedProcess {
 
   heartbeat(j: number): void {
     const k = this.k;
-    if (this.outageUntilMs[j]! <= k.nowMs) {
+    if (!this.feedDown(j)) {
       const node = k.index.nodes[j]!;
       this.nodeSeq[j]! += 1;
       this.dispatch(
@@ -111,14 +120,30 @@ export class FeedProcess {
 
   outageEnd(j: number): void {
     const k = this.k;
-    this.releaseHeld(j, k.nowMs);
+    // A forced outage still running keeps the backlog: it is released when that one ends.
+    if (this.forcedUntilMs[j]! <= k.nowMs) this.releaseHeld(j, k.nowMs);
     this.outageUntilMs[j] = 0;
     k.atPoisson(k.world.traits[j]!.outagesPerDay / 24, ITEM.OUTAGE_START, j);
   }
 
-  /** The world stops: every held event is delivered at its outage's end. */
+  /** A forced outage of node j begins now and lasts until untilMs (overlapping ones: the later end wins). */
+  forcedOutageStart(j: number, untilMs: number): void {
+    if (untilMs > this.forcedUntilMs[j]!) this.forcedUntilMs[j] = untilMs;
+  }
+
+  /** A forced outage of node j is due to end now: the feed comes back unless another forced or random one runs. */
+  forcedOutageEnd(j: number): void {
+    const now = this.k.nowMs;
+    if (this.forcedUntilMs[j]! > now) return;
+    this.forcedUntilMs[j] = 0;
+    if (this.outageUntilMs[j]! <= now) this.releaseHeld(j, now);
+  }
+
+  /** The world stops: every held event is delivered at its outage's end (the later one, when forced). */
   releaseAllHeld(): void {
-    for (let j = 0; j < this.held.length; j++) this.releaseHeld(j, this.outageUntilMs[j]!);
+    for (let j = 0; j < this.held.length; j++) {
+      this.releaseHeld(j, Math.max(this.outageUntilMs[j]!, this.forcedUntilMs[j]!));
+    }
   }
 
   /** The production consumer receives an event: apply in sequence order, buffer early ones. */
@@ -177,7 +202,7 @@ export class FeedProcess {
       epoch: 0,
       ref: e,
     };
-    if (this.outageUntilMs[j]! > k.nowMs) {
+    if (this.feedDown(j)) {
       item.q = 1; // marks the item as held
       this.held[j]!.push(item);
       this.heldCount++;
@@ -189,6 +214,12 @@ export class FeedProcess {
       : k.rng.logUniform(b.feedDelayMs[0], b.feedDelayMs[1]);
     item.atMs = k.nowMs + Math.min(SIM_MAX_DELAY_MS, Math.max(1, Math.round(delay)));
     k.queue.push(item);
+  }
+
+  /** Node j's feed is silent now: a random outage or a forced one. */
+  private feedDown(j: number): boolean {
+    const now = this.k.nowMs;
+    return this.outageUntilMs[j]! > now || this.forcedUntilMs[j]! > now;
   }
 }
 

@@ -6,8 +6,11 @@
  * is the label; the promised node picks (sale + release, sometimes a return
  * days later) or finds the shelf short (cancellation, and a count is
  * requested). Once every candidate's pick time has passed, the outcome
- * record is yielded.
+ * record is yielded. A promise with a decision id (external routing) also
+ * yields its order outcome the moment it happens, as the order service
+ * would publish it.
  */
+import type { OutcomeStatus } from '@mercato/proto/v1/order-outcome';
 import type { FeedProcess } from './feed-process.js';
 import { type CheckoutOrder, ITEM, ORDER } from './sim-item.js';
 import { MS_PER_H, type SimKernel } from './sim-kernel.js';
@@ -44,6 +47,7 @@ export class FulfilmentProcess {
     if (co.promised >= 0) {
       const p = pairs[co.promised]!;
       const j = k.index.pairNode[p]!;
+      co.freeUnitsAtPromise = this.ledger.physical[p]! - this.ledger.emReserved[p]!;
       this.feeds.emit(p, 'reservation', co.qty);
       this.supply.replenishCheck(p);
       const handling = k.index.handlingMs[j]!;
@@ -88,6 +92,7 @@ export class FulfilmentProcess {
   cancel(co: CheckoutOrder, by: CancelledBy): void {
     if (co.status !== ORDER.ACTIVE) return;
     co.status = by === 'buyer' ? ORDER.BUYER_CANCELLED : ORDER.NODE_CANCELLED;
+    this.reportOutcome(co, by === 'buyer' ? 'cancelled-buyer' : 'cancelled-seller', 0);
     const p = co.cands.pairs[co.promised]!;
     this.feeds.emit(p, 'cancellation', co.qty);
     this.supply.replenishCheck(p);
@@ -127,6 +132,7 @@ export class FulfilmentProcess {
     const q = co.qty;
     if (this.ledger.physical[p]! >= q) {
       co.status = ORDER.PICKED;
+      this.reportOutcome(co, 'fulfilled', q);
       this.ledger.move(p, -q);
       this.feeds.emit(p, 'sale', q);
       this.feeds.emit(p, 'release', q);
@@ -137,6 +143,7 @@ export class FulfilmentProcess {
       }
     } else {
       co.status = ORDER.PICK_FAILED;
+      this.reportOutcome(co, 'short-picked', 0);
       this.feeds.emit(p, 'cancellation', q);
       this.supply.requestCount(p);
     }
@@ -166,7 +173,31 @@ export class FulfilmentProcess {
       oversold: co.status === ORDER.PICK_FAILED,
       cancelledBy,
     };
+    // Only set when present: the default stream's records keep their exact bytes.
+    if (co.decisionId !== null) rec.decisionId = co.decisionId;
     this.outcomeCount++;
     k.out.push(rec);
+  }
+
+  /** The promise's order outcome, now (only for promises with a decision id: see CheckoutOrder.decisionId). */
+  private reportOutcome(co: CheckoutOrder, status: OutcomeStatus, unitsPicked: number): void {
+    if (co.decisionId === null) return;
+    const k = this.k;
+    const p = co.cands.pairs[co.promised]!;
+    k.out.push({
+      type: 'order-outcome',
+      atMs: k.nowMs,
+      checkoutId: co.id,
+      decisionId: co.decisionId,
+      region: k.world.region,
+      sku: k.world.skus[co.sku]!.sku,
+      node: co.cands.nodeIds[co.promised]!,
+      qty: co.qty,
+      status,
+      unitsPicked,
+      promisedAtMs: co.atMs,
+      dueAtMs: co.atMs + k.index.handlingMs[k.index.pairNode[p]!]!,
+      freeUnitsAtPromise: co.freeUnitsAtPromise,
+    });
   }
 }

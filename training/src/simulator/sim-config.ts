@@ -25,8 +25,20 @@ export const DEFAULT_START_TIME_MS = Date.UTC(2026, 0, 5);
 /** Accepted simulated start times: 2000-01-01T00:00:00Z .. about year 2096 (epoch ms). */
 export const MIN_START_TIME_MS = 946_684_800_000;
 export const MAX_START_TIME_MS = 4_000_000_000_000;
+/** Accepted answer timeouts of external routing: one second .. one day (simulated). */
+export const MIN_RESOLVE_TIMEOUT_MS = 1_000;
+export const MAX_RESOLVE_TIMEOUT_MS = 86_400_000;
 
 export type Range = readonly [number, number];
+
+/**
+ * Who decides marketplace checkouts: the simulator's own naive ATP
+ * ('internal', the stream every model is trained on) or a caller answering
+ * through Simulator.resolveCheckout ('external': the closed-loop world,
+ * where the real data plane decides).
+ */
+export const ROUTING_MODES = ['internal', 'external'] as const;
+export type RoutingMode = (typeof ROUTING_MODES)[number];
 
 /** How one node type behaves. Rates are means; each node draws its own factor around them. */
 export interface NodeTypeBehaviour {
@@ -113,6 +125,20 @@ export interface SimConfig {
   maxEvents: number;
   /** Stop at startTimeMs + durationMs of simulated time (0 = no limit). */
   durationMs: number;
+  /** Who decides checkouts (see ROUTING_MODES); 'internal' keeps the default stream byte for byte. */
+  routing: RoutingMode;
+  /**
+   * With external routing, checkouts before this simulated time are still
+   * routed internally: the world fast-forwards a warm-up, then goes live.
+   * 0 = external from the start.
+   */
+  externalFromMs: number;
+  /**
+   * With external routing, a checkout still unanswered this long (simulated
+   * ms) after it was made counts as not promised, so an answer that never
+   * comes cannot hold the checkout forever.
+   */
+  resolveTimeoutMs: number;
 }
 
 export type SimConfigInput = Partial<Omit<SimConfig, 'nodes'>> & {
@@ -226,6 +252,9 @@ export const DEFAULT_SIM_CONFIG: SimConfig = {
   emitTruth: false,
   maxEvents: 0,
   durationMs: 0,
+  routing: 'internal',
+  externalFromMs: 0,
+  resolveTimeoutMs: 10 * 60_000,
 };
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
@@ -270,6 +299,10 @@ export function resolveSimConfig(input: SimConfigInput = {}): SimConfig {
   if (typeof c.emitTruth !== 'boolean') throw configError('emitTruth', 'expected a boolean');
   int('maxEvents', c.maxEvents, 0, Number.MAX_SAFE_INTEGER);
   int('durationMs', c.durationMs, 0, Number.MAX_SAFE_INTEGER);
+  if (!ROUTING_MODES.includes(c.routing))
+    throw configError('routing', `expected one of ${ROUTING_MODES.join(', ')}`);
+  if (c.externalFromMs !== 0) int('externalFromMs', c.externalFromMs, MIN_START_TIME_MS, MAX_START_TIME_MS);
+  int('resolveTimeoutMs', c.resolveTimeoutMs, MIN_RESOLVE_TIMEOUT_MS, MAX_RESOLVE_TIMEOUT_MS);
   let total = 0;
   for (const t of ['warehouse', 'store', 'seller'] as const) {
     checkBehaviour(`nodes.${t}`, c.nodes[t]);

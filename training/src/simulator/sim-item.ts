@@ -38,6 +38,13 @@ export const ITEM = {
   BUYER_CANCEL: 6,
   NODE_CANCEL: 7,
   RETURN: 8,
+  // external routing
+  RESOLVE: 20,
+  RESOLVE_TIMEOUT: 21,
+  // scenario hooks (scheduled only by Simulator.forceFlashSale / forceOutage)
+  FORCED_FLASH_START: 22,
+  FORCED_OUTAGE_START: 23,
+  FORCED_OUTAGE_END: 24,
 } as const;
 
 export interface SimItem extends Scheduled {
@@ -46,7 +53,10 @@ export interface SimItem extends Scheduled {
   i: number;
   /** Units (returns, late reports); for deliveries 1 = held by an outage. */
   q: number;
-  /** A late report counts only if no cycle count of its pair happened since (the pair's count epoch). */
+  /**
+   * A late report counts only if no cycle count of its pair happened since
+   * (the pair's count epoch); a forced outage's start carries its end (ms).
+   */
   epoch: number;
   ref: InventoryEvent | CheckoutOrder | FlashSale | null;
 }
@@ -57,6 +67,12 @@ export interface FlashSale {
   untilMs: number;
   /** Extra checkouts per hour on top of the base demand: base rate x (multiplier - 1). */
   extraPerH: number;
+  /**
+   * A scenario's sale (Simulator.forceFlashSale): it runs beside the random
+   * ones and never marks or clears the SKU's "on flash" flag. Absent on
+   * random sales, so their objects keep their shape.
+   */
+  forced?: true;
 }
 
 /** Candidates of one (sku, buyer zone), cached: the world is static. */
@@ -68,6 +84,8 @@ export interface CandidateList {
 
 /** Order states of a checkout between its decision and its outcome. */
 export const ORDER = {
+  /** Routed externally and not answered yet: no effect on the world so far. */
+  PENDING: 5,
   ACTIVE: 0,
   BUYER_CANCELLED: 1,
   NODE_CANCELLED: 2,
@@ -80,6 +98,7 @@ export interface CheckoutOrder {
   id: string;
   sku: number;
   qty: number;
+  /** Decision time: the checkout's own time, or when an external answer applied (pick times count from it). */
   atMs: number;
   cands: CandidateList;
   /** Candidates whose pick time has not come yet; the outcome is due when it reaches 0. */
@@ -89,4 +108,11 @@ export interface CheckoutOrder {
   promised: number;
   /** One of ORDER. */
   status: number;
+  /**
+   * The decision that promised it, when the world reports order outcomes
+   * (external routing); null otherwise, and then no order outcome is yielded.
+   */
+  decisionId: string | null;
+  /** Physical units minus the node's open reservations when promised (ground truth of "beyond stock"). */
+  freeUnitsAtPromise: number;
 }

@@ -2,9 +2,11 @@
  * What the simulator yields, in delivery order: the events as the system
  * receives them, the checkouts at decision time, the outcomes once every
  * candidate's pick time has passed, and (optionally) the physical truth.
+ * With external routing, also each promise's order outcome when it happens.
  */
 import type { Channel } from '@mercato/proto/v1/decision';
 import type { InventoryEvent } from '@mercato/proto/v1/inventory-event';
+import type { OutcomeStatus } from '@mercato/proto/v1/order-outcome';
 
 /** An inventory event reaching the system at deliverAtMs (event time + transport delay, or an outage's end). */
 export interface SimEventRecord {
@@ -21,7 +23,9 @@ export interface SimEventRecord {
 /**
  * A checkout at decision time. A consumer computes features from the events it
  * has seen before this record; the promise was made by naive ATP on exactly
- * that view (on_hand - reserved >= qty, nearest ETA first).
+ * that view (on_hand - reserved >= qty, nearest ETA first). Under external
+ * routing (Simulator.isExternal(atMs)) it is not decided yet: promisedNode is
+ * null and the decision comes through Simulator.resolveCheckout.
  */
 export interface SimCheckoutRecord {
   type: 'checkout';
@@ -55,6 +59,36 @@ export interface SimOutcomeRecord {
   oversold: boolean;
   /** Who cancelled the order before pick, if anyone (a node cancellation is not an oversell). */
   cancelledBy: CancelledBy | null;
+  /**
+   * The decision that promised it; only in a world with external routing
+   * (absent from the default stream, which keeps its bytes).
+   */
+  decisionId?: string;
+}
+
+/**
+ * What became of one promise, yielded when it happened (the pick, the short
+ * pick, or a cancellation), only in a world with external routing. Converts
+ * to the `order.outcome.v1` contract with toOrderOutcome.
+ */
+export interface SimOrderOutcomeRecord {
+  type: 'order-outcome';
+  /** When the outcome happened. */
+  atMs: number;
+  checkoutId: string;
+  decisionId: string;
+  region: string;
+  sku: string;
+  node: string;
+  qty: number;
+  status: OutcomeStatus;
+  /** qty when fulfilled; 0 otherwise (a short pick ships nothing: the whole order is cancelled). */
+  unitsPicked: number;
+  promisedAtMs: number;
+  /** Promise + the node's handling time: when the pick was due. */
+  dueAtMs: number;
+  /** Physical units minus the node's open reservations at promise time: below qty = promised beyond stock. */
+  freeUnitsAtPromise: number;
 }
 
 /** Physical units of a pair after a change (only with config.emitTruth). */
@@ -66,4 +100,9 @@ export interface SimTruthRecord {
   physical: number;
 }
 
-export type SimRecord = SimEventRecord | SimCheckoutRecord | SimOutcomeRecord | SimTruthRecord;
+export type SimRecord =
+  | SimEventRecord
+  | SimCheckoutRecord
+  | SimOutcomeRecord
+  | SimOrderOutcomeRecord
+  | SimTruthRecord;

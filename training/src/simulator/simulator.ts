@@ -20,6 +20,12 @@
  * This class wires them: it schedules their first actions, hands each
  * queue item to its process, and stops the world at the configured limit.
  *
+ * Two ways to drive it: `run()` streams the whole world as fast as it goes
+ * (datasets, replays); `advance(untilMs)` moves it step by step to a given
+ * simulated time (the closed-loop world, which paces it against a clock and
+ * answers its checkouts through `resolveCheckout` under external routing,
+ * see external-routing.ts).
+ *
  * Memory: only what is scheduled is held (a timer per node process, a probe
  * entry per candidate of each open checkout, events in flight or held by an
  * outage, pending returns, replenishments and late reports): each is a rate
@@ -30,8 +36,10 @@ import { AtpError } from '@mercato/platform/errors';
 import { ERR } from '../errors.js';
 import { buildWorld, type World } from './build-world.js';
 import { DemandProcess } from './demand-process.js';
+import { type ExternalPromise, ExternalRouting } from './external-routing.js';
 import { FeedProcess } from './feed-process.js';
 import { FulfilmentProcess } from './fulfilment-process.js';
+import { type ForcedFlashSale, type ForcedOutage, ScenarioHooks } from './scenario-hooks.js';
 import { resolveSimConfig, type SimConfig, type SimConfigInput } from './sim-config.js';
 import { type CheckoutOrder, type FlashSale, ITEM, type SimItem } from './sim-item.js';
 import { SimKernel } from './sim-kernel.js';
@@ -39,6 +47,8 @@ import type { SimRecord } from './sim-record.js';
 import { StockLedger } from './stock-ledger.js';
 import { BOOT_WINDOW_MS, SupplyProcess } from './supply-process.js';
 
+export type { ExternalPromise } from './external-routing.js';
+export type { ForcedFlashSale, ForcedOutage } from './scenario-hooks.js';
 export { BOOT_WINDOW_MS } from './supply-process.js';
 
 /** What a correct consumer holds for a pair after applying every emitted event in sequence order. */
@@ -57,6 +67,8 @@ export interface SimStats {
   eventsDelivered: number;
   checkouts: number;
   promised: number;
+  /** External checkouts that got no answer in time (counted as not promised). */
+  unanswered: number;
   outcomes: number;
   heldEvents: number;
   pendingItems: number;
@@ -71,7 +83,14 @@ export class Simulator {
   private readonly supply: SupplyProcess;
   private readonly fulfilment: FulfilmentProcess;
   private readonly demand: DemandProcess;
-  private started = false;
+  private readonly external: ExternalRouting;
+  private readonly hooks: ScenarioHooks;
+  /** The latest time advance() was asked to reach: hooks may not start at or before it. */
+  private advancedToMs = Number.NEGATIVE_INFINITY;
+  /** Simulated time at which the world stops (durationMs), Infinity without a limit. */
+  private readonly endMs: number;
+  /** How the world is being driven: not yet, by run() (once), or by advance() (repeatedly). */
+  private mode: 'idle' | 'run' | 'advance' = 'idle';
 
   constructor(input: SimConfigInput | SimConfig = {}) {
     this.config = resolveSimConfig(input);
@@ -81,7 +100,18 @@ export class Simulator {
     this.feeds = new FeedProcess(this.k, this.ledger);
     this.supply = new SupplyProcess(this.k, this.ledger, this.feeds);
     this.fulfilment = new FulfilmentProcess(this.k, this.ledger, this.feeds, this.supply);
-    this.demand = new DemandProcess(this.k, this.ledger, this.feeds, this.supply, this.fulfilment);
+    this.external = new ExternalRouting(this.k, this.fulfilment);
+    this.demand = new DemandProcess(
+      this.k,
+      this.ledger,
+      this.feeds,
+      this.supply,
+      this.fulfilment,
+      this.external,
+    );
+    this.hooks = new ScenarioHooks(this.k);
+    const c = this.config;
+    this.endMs = c.durationMs > 0 ? c.startTimeMs + c.durationMs : Number.POSITIVE_INFINITY;
     this.scheduleInitial();
   }
 
@@ -91,28 +121,100 @@ export class Simulator {
    * reached the limit, and every event already emitted is still delivered.
    */
   *run(): Generator<SimRecord, void, undefined> {
-    if (this.started) throw new AtpError(ERR.SIM_ALREADY_RUN, 'Simulator.run() may be called only once');
-    this.started = true;
-    const c = this.config;
-    const k = this.k;
-    const endMs = c.durationMs > 0 ? c.startTimeMs + c.durationMs : Number.POSITIVE_INFINITY;
-    const out = k.out;
-    for (;;) {
-      const it = k.queue.pop();
-      if (it === undefined) return;
-      if (it.kind !== ITEM.DELIVER) {
-        if (k.draining) continue;
-        if (it.atMs >= endMs) {
-          this.beginDrain();
-          continue;
-        }
-      }
-      k.nowMs = it.atMs;
-      this.process(it);
-      if (!k.draining && c.maxEvents > 0 && this.feeds.eventCounter >= c.maxEvents) this.beginDrain();
+    if (this.mode !== 'idle') {
+      throw new AtpError(
+        ERR.SIM_ALREADY_RUN,
+        'Simulator.run() may be called only once, and not after advance()',
+      );
+    }
+    this.mode = 'run';
+    const out = this.k.out;
+    while (this.step()) {
       for (let i = 0; i < out.length; i++) yield out[i]!;
       out.length = 0;
     }
+  }
+
+  /**
+   * Moves the world to simulated time untilMs: processes every item due at
+   * or before it and returns their records in order (possibly none). Call it
+   * with growing times; not after run(). Items due later stay scheduled, so
+   * an answer given in between (resolveCheckout) takes effect in time order.
+   */
+  advance(untilMs: number): SimRecord[] {
+    if (this.mode === 'run')
+      throw new AtpError(ERR.SIM_ALREADY_RUN, 'Simulator.advance() cannot follow run()');
+    this.mode = 'advance';
+    if (untilMs > this.advancedToMs) this.advancedToMs = untilMs;
+    const k = this.k;
+    const records: SimRecord[] = [];
+    for (;;) {
+      const next = k.queue.peek();
+      if (next === undefined || next.atMs > untilMs) break;
+      this.step();
+      for (let i = 0; i < k.out.length; i++) records.push(k.out[i]!);
+      k.out.length = 0;
+    }
+    return records;
+  }
+
+  /** Simulated time of the next scheduled item (Infinity when nothing is left). */
+  nextDueMs(): number {
+    return this.k.queue.peek()?.atMs ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Whether a checkout at atMs is routed externally (yielded undecided, see resolveCheckout). */
+  isExternal(atMs: number): boolean {
+    return this.external.isExternal(atMs);
+  }
+
+  /**
+   * The external answer to checkout `checkoutId`, given at simulated time
+   * atMs (>= the checkout's time; effects apply at max(atMs, now)): a
+   * promise at one of its candidates under a decision id, or null for a
+   * denial. Returns false when the checkout is not waiting (unknown,
+   * answered, timed out): the answer is ignored. Throws ATP_ERR_SIM_RESOLVE
+   * when the node is not a candidate.
+   */
+  resolveCheckout(checkoutId: string, promise: ExternalPromise | null, atMs: number): boolean {
+    return this.external.resolve(checkoutId, promise, atMs);
+  }
+
+  /**
+   * Scenario hook: `sku`'s marketplace demand times `multiplier` from fromMs
+   * (default: the simulator's present) until untilMs, as an extra checkout
+   * stream beside the random flash sales (not capped by flashMaxExtraPerS:
+   * the scenario asks for exactly this demand). Throws ATP_ERR_SIM_HOOK on an
+   * unknown SKU, a multiplier below 1, or a window that is empty or starts
+   * in the past. See scenario-hooks.ts.
+   */
+  forceFlashSale(sku: string, multiplier: number, untilMs: number, fromMs?: number): ForcedFlashSale {
+    const earliest = this.earliestHookMs();
+    return this.hooks.flashSale(sku, multiplier, fromMs ?? earliest, untilMs, earliest);
+  }
+
+  /**
+   * Scenario hook: the feeds of `nodeIds` go silent from fromMs until
+   * untilMs: no event delivered, no heartbeat; what they emit meanwhile is
+   * delivered when the outage ends, in emission order (as random outages
+   * do; one overlapping a random outage ends with the later of the two).
+   * Throws ATP_ERR_SIM_HOOK on an unknown node or a bad window.
+   */
+  forceOutage(nodeIds: readonly string[], fromMs: number, untilMs: number): ForcedOutage {
+    return this.hooks.outage(nodeIds, fromMs, untilMs, this.earliestHookMs());
+  }
+
+  /** Every scenario hook applied so far, in call order. */
+  forcedHooks(): { flashSales: readonly ForcedFlashSale[]; outages: readonly ForcedOutage[] } {
+    return { flashSales: this.hooks.flashSales, outages: this.hooks.outages };
+  }
+
+  /**
+   * No new marketplace checkouts from now on; everything else continues, so
+   * open orders reach their outcomes (the closed-loop world's drain).
+   */
+  stopCheckouts(): void {
+    this.demand.stopCheckouts();
   }
 
   /** Physical units of a pair at the current point of the stream (0 when not stocked there). */
@@ -157,7 +259,11 @@ export class Simulator {
    */
   pendingSize(): number {
     return (
-      this.k.queue.size + this.fulfilment.openCheckouts + this.feeds.heldCount + this.feeds.dvPendingCount
+      this.k.queue.size +
+      this.fulfilment.openCheckouts +
+      this.feeds.heldCount +
+      this.feeds.dvPendingCount +
+      this.external.pendingCount
     );
   }
 
@@ -167,11 +273,17 @@ export class Simulator {
       eventsEmitted: this.feeds.eventCounter,
       eventsDelivered: this.feeds.delivered,
       checkouts: this.demand.checkoutCounter,
-      promised: this.demand.promisedCount,
+      promised: this.demand.promisedCount + this.external.promisedCount,
+      unanswered: this.external.timedOutCount,
       outcomes: this.fulfilment.outcomeCount,
       heldEvents: this.feeds.heldCount,
       pendingItems: this.pendingSize(),
     };
+  }
+
+  /** The earliest time a hook may start: never before what the simulator has processed or been asked to reach. */
+  private earliestHookMs(): number {
+    return Math.max(this.k.nowMs, this.advancedToMs + 1);
   }
 
   /**
@@ -195,6 +307,28 @@ export class Simulator {
   }
 
   /**
+   * Pops and processes the next item; false when nothing is left. Its
+   * records are left in the kernel's `out` for the caller to take.
+   */
+  private step(): boolean {
+    const k = this.k;
+    const it = k.queue.pop();
+    if (it === undefined) return false;
+    if (it.kind !== ITEM.DELIVER) {
+      if (k.draining) return true;
+      if (it.atMs >= this.endMs) {
+        this.beginDrain();
+        return true;
+      }
+    }
+    k.nowMs = it.atMs;
+    this.process(it);
+    const max = this.config.maxEvents;
+    if (!k.draining && max > 0 && this.feeds.eventCounter >= max) this.beginDrain();
+    return true;
+  }
+
+  /**
    * The world stops: drop every scheduled action and every open checkout (it
    * gets no outcome), release held events at their outage end, and keep
    * delivering what was emitted.
@@ -204,6 +338,7 @@ export class Simulator {
     this.feeds.releaseAllHeld();
     this.k.queue.retain((it) => it.kind === ITEM.DELIVER);
     this.fulfilment.clear();
+    this.external.clear();
   }
 
   /** Hands one due item to the process it belongs to. */
@@ -268,6 +403,21 @@ export class Simulator {
         return;
       case ITEM.SYNC:
         this.supply.sync(it.i);
+        return;
+      case ITEM.RESOLVE:
+        this.external.apply(it.ref as CheckoutOrder);
+        return;
+      case ITEM.RESOLVE_TIMEOUT:
+        this.external.timeout(it.ref as CheckoutOrder);
+        return;
+      case ITEM.FORCED_FLASH_START:
+        this.demand.forcedFlashStart(it.ref as FlashSale);
+        return;
+      case ITEM.FORCED_OUTAGE_START:
+        this.feeds.forcedOutageStart(it.i, it.epoch);
+        return;
+      case ITEM.FORCED_OUTAGE_END:
+        this.feeds.forcedOutageEnd(it.i);
         return;
     }
   }

@@ -7,8 +7,8 @@
  */
 
 import { createKafkaClient, type SocketFactory } from '@mercato/adapters/kafka/kafka-client';
+import type { Logger } from '@mercato/platform/logger';
 import { type IHeaders, Partitioners, type Producer } from 'kafkajs';
-import type { Logger } from 'pino';
 import type { DeadLetter, DeadLetterSink } from '../../ports.js';
 
 export const DLQ_HEADERS = {

@@ -6,16 +6,28 @@
  * resolves the offset (so the next fetch starts after it) and commits
  * `lastOffset + 1`. Kafka stores the offset of the next record to read, so
  * committing the record's own offset would re-deliver it after every restart
- * (the known kafkajs trap: tulios/kafkajs#540, #679). A batch the handler
- * leaves unresolved is fetched again.
+ * (the known kafkajs trap: tulios/kafkajs#540, #679).
+ *
+ * Fetch ahead: kafkajs fetches a partition again only once eachBatch has
+ * returned, so a handler awaited there leaves the consumer idle during every
+ * Redis write and Redis idle during every fetch. eachBatch therefore only
+ * launches the handler and resolves the batch's last offset, so the next
+ * fetch of that partition runs while the batch is applied; the next batch of
+ * the partition waits in eachBatch until the previous one is done (one batch
+ * applied and one fetched per partition: bounded memory, order kept). A
+ * batch the handler leaves uncommitted (it failed, or gave up) makes the
+ * source seek the partition back to the first record not committed, and the
+ * batch fetched ahead of it is dropped (kafkajs marks it stale), so nothing
+ * is skipped; commits still name only records the handler declared durable.
  *
  * Commits are coalesced per partition: at most one every commitIntervalMs
- * (0 = after every batch). A deferred commit is sent by the next batch of
- * that partition or by a timer, and on stop; it only ever names records the
- * handler already declared processed, so coalescing changes how much is
- * re-delivered after a crash, never whether anything is lost. Without it,
- * one coordinator round trip per batch caps a partition's throughput when
- * batches are small (as they are when the consumer keeps up).
+ * (0 = after every batch), and never awaited by the batch: BatchControl.commit
+ * records the offset and, when the partition's interval has passed, sends it
+ * in the background (a timer sends the rest, and stop() the last ones). A
+ * commit only ever names records the handler already declared processed, so
+ * coalescing changes how much is re-delivered after a crash, never whether
+ * anything is lost. Without it, one coordinator round trip per batch caps a
+ * partition's throughput and adds to every event's latency.
  *
  * Crashes: kafkajs restarts its consumer after retriable failures by itself;
  * after a non-retriable one it stays down, so this source relaunches a fresh
@@ -23,11 +35,21 @@
  */
 
 import { createKafkaClient, type SocketFactory } from '@mercato/adapters/kafka/kafka-client';
+import { AtpError } from '@mercato/platform/errors';
 import { settleWithin } from '@mercato/platform/lifecycle';
+import type { Logger } from '@mercato/platform/logger';
+import { Periodic } from '@mercato/platform/periodic';
 import { nextOffset } from '@mercato/proto/v1/stream-lag';
 import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
-import type { Logger } from 'pino';
-import type { BatchHandler, EventSource, SourceBatch, SourceMessage, SourceStatus } from '../../ports.js';
+import { INGEST_ERR } from '../../ingest-errors.js';
+import type {
+  BatchControl,
+  BatchHandler,
+  EventSource,
+  SourceBatch,
+  SourceMessage,
+  SourceStatus,
+} from '../../ports.js';
 
 export const RELAUNCH_INITIAL_BACKOFF_MS = 500;
 export const RELAUNCH_MAX_BACKOFF_MS = 10_000;
@@ -42,6 +64,12 @@ export const STOP_STEP_DEADLINE_MS = 10_000;
 export const KAFKAJS_CONSUMER_RETRIES = 5;
 /** Kafka's Java consumer auto-commits every 5 s; a second keeps re-delivery after a crash small. */
 export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
+/**
+ * stop() lets the batches being applied finish for this long (then commits
+ * them); a batch still retrying a failing write after it is abandoned
+ * uncommitted, and its records go to the next owner.
+ */
+export const STOP_DRAIN_MS = 2_000;
 
 export interface KafkaEventSourceConfig {
   brokers: string[];
@@ -70,17 +98,26 @@ export class KafkaEventSource implements EventSource {
   private running = false;
   private relaunchTimer: NodeJS.Timeout | null = null;
   private relaunchDelayMs = RELAUNCH_INITIAL_BACKOFF_MS;
-  private handler: BatchHandler | null = null;
+  private handler: BatchHandler = async () => {
+    throw new Error('KafkaEventSource: a batch arrived before start()');
+  };
   private onStatus: (s: SourceStatus) => void = () => undefined;
   private readonly commitIntervalMs: number;
   /** Partition -> next offset to commit (processed, not yet committed). */
   private readonly pending = new Map<number, string>();
   private readonly lastCommitMs = new Map<number, number>();
-  private commitTimer: NodeJS.Timeout | null = null;
+  /** Sends deferred commits whose interval has passed (null when commits are not coalesced). */
+  private commitFlusher: Periodic | null = null;
+  /** Stop steps abandoned at their deadline during the current stop(). */
+  private abandonedSteps: string[] = [];
   /** True between a group join and a crash: only then does consumer.commitOffsets do anything. */
   private consumerUp = false;
   private stopping = false;
+  /** Set during stop() once STOP_DRAIN_MS passed: batches still retrying give up. */
+  private abandoning = false;
   private commitChain: Promise<void> = Promise.resolve();
+  /** Partition -> the batch being applied (launched by eachBatch, awaited by the partition's next eachBatch). */
+  private readonly applying = new Map<number, Promise<void>>();
 
   constructor(private readonly config: KafkaEventSourceConfig) {
     this.log = config.logger.child({ component: 'kafka-event-source' });
@@ -98,24 +135,41 @@ export class KafkaEventSource implements EventSource {
     this.onStatus = onStatus;
     this.running = true;
     this.stopping = false;
+    this.abandoning = false;
     const admin = this.kafka.admin();
     await admin.connect();
     this.admin = admin;
     await this.launch();
     if (this.commitIntervalMs > 0) {
-      this.commitTimer = setInterval(() => {
-        void this.flushDue(false);
-      }, this.commitIntervalMs);
-      this.commitTimer.unref();
+      // flushDue reports its own failures (commit-failed status); it never throws.
+      this.commitFlusher = new Periodic({
+        name: 'commit-flush',
+        intervalMs: this.commitIntervalMs,
+        run: () => this.flushDue(false),
+      });
+      await this.commitFlusher.start();
     }
   }
 
   async stop(): Promise<void> {
-    // From here on, batches still in flight commit at once instead of deferring.
+    // From here on no batch is launched, and batches finishing commit at once instead of deferring.
     this.stopping = true;
-    if (this.commitTimer !== null) clearInterval(this.commitTimer);
-    this.commitTimer = null;
-    await this.withDeadline(this.flushDue(true), 'last commit');
+    this.abandonedSteps = [];
+    try {
+      this.consumer?.pause([{ topic: this.config.topic }]);
+    } catch {
+      // Not running (crashed, or never joined): nothing is being fetched.
+    }
+    const flusher = this.commitFlusher;
+    this.commitFlusher = null;
+    const giveUp = setTimeout(() => {
+      this.abandoning = true;
+    }, STOP_DRAIN_MS);
+    await this.withDeadline(Promise.all([...this.applying.values()]), 'batches in flight');
+    clearTimeout(giveUp);
+    // A timed flush in flight is awaited by the flusher's stop, inside the last commit's deadline.
+    const lastCommit = (flusher?.stop() ?? Promise.resolve()).then(() => this.flushDue(true));
+    await this.withDeadline(lastCommit, 'last commit');
     this.running = false;
     if (this.relaunchTimer !== null) clearTimeout(this.relaunchTimer);
     this.relaunchTimer = null;
@@ -136,6 +190,12 @@ export class KafkaEventSource implements EventSource {
         'admin disconnect',
       );
     this.onStatus({ kind: 'stopped' });
+    if (this.abandonedSteps.length > 0) {
+      throw new AtpError(
+        INGEST_ERR.STOP_TIMED_OUT,
+        `${this.abandonedSteps.join(', ')} did not finish within ${STOP_STEP_DEADLINE_MS} ms`,
+      );
+    }
   }
 
   async highWatermarks(): Promise<Map<number, string>> {
@@ -154,8 +214,10 @@ export class KafkaEventSource implements EventSource {
   }
 
   private async withDeadline(p: Promise<unknown>, what: string): Promise<void> {
-    if ((await settleWithin(p, STOP_STEP_DEADLINE_MS)) === 'late')
+    if ((await settleWithin(p, STOP_STEP_DEADLINE_MS)) === 'late') {
+      this.abandonedSteps.push(what);
       this.log.warn({ deadlineMs: STOP_STEP_DEADLINE_MS }, `stop: ${what} did not finish; going on`);
+    }
   }
 
   private requireAdmin(): Admin {
@@ -209,7 +271,7 @@ export class KafkaEventSource implements EventSource {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: c.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.handleBatch(payload),
+        eachBatch: (payload) => this.handleBatch(consumer, payload),
       });
     } catch (err) {
       this.onStatus({ kind: 'crashed', error: err as Error, restarting: true });
@@ -232,8 +294,16 @@ export class KafkaEventSource implements EventSource {
     }, delay);
   }
 
-  private async handleBatch(p: EachBatchPayload): Promise<void> {
+  private async handleBatch(consumer: Consumer, p: EachBatchPayload): Promise<void> {
     const { batch } = p;
+    const partition = batch.partition;
+    // One batch of a partition at a time: this one was fetched while the previous one was applied.
+    await this.applying.get(partition);
+    // Stale: the previous batch was not committed and the source seeked back (or a seek is pending).
+    if (this.stopping || !p.isRunning() || p.isStale()) return;
+    const first = batch.messages[0];
+    const last = batch.messages[batch.messages.length - 1];
+    if (first === undefined || last === undefined) return;
     const messages: SourceMessage[] = batch.messages.map((m) => ({
       offset: m.offset,
       key: m.key ?? null,
@@ -242,28 +312,62 @@ export class KafkaEventSource implements EventSource {
     }));
     const sourceBatch: SourceBatch = {
       topic: batch.topic,
-      partition: batch.partition,
+      partition,
       messages,
       highWatermark: batch.highWatermark,
     };
-    await this.handler!(sourceBatch, {
+    let committedThrough: string | null = null;
+    const control: BatchControl = {
       heartbeat: () => p.heartbeat(),
-      isActive: () => p.isRunning() && !p.isStale(),
+      isActive: () => !this.abandoning && p.isRunning() && !p.isStale(),
       commit: async (lastOffset) => {
-        p.resolveOffset(lastOffset);
-        const offset = nextOffset(lastOffset);
-        this.pending.set(batch.partition, offset);
-        const sinceMs = Date.now() - (this.lastCommitMs.get(batch.partition) ?? 0);
-        if (!this.stopping && sinceMs < this.commitIntervalMs) return;
-        // Inside eachBatch the payload's commit works even while the consumer is stopping.
-        await this.serially(() =>
-          p.commitOffsetsIfNecessary({
-            topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset }] }],
-          }),
-        );
-        this.committed(batch.partition, offset);
+        committedThrough = lastOffset;
+        this.processed(partition, lastOffset);
       },
-    });
+    };
+    // Fetch ahead: the next fetch of this partition starts after this batch while it is applied.
+    p.resolveOffset(last.offset);
+    const applied = this.handler(sourceBatch, control).then(
+      () => {
+        if (committedThrough !== last.offset)
+          this.rewind(consumer, p, partition, committedThrough ?? null, first.offset);
+      },
+      (err: Error) => {
+        this.log.warn({ partition, err: err.message }, 'batch failed; fetching it again');
+        this.rewind(consumer, p, partition, committedThrough, first.offset);
+      },
+    );
+    this.applying.set(partition, applied);
+  }
+
+  /**
+   * The handler left records of a batch uncommitted: the next fetch of the
+   * partition starts at the first of them again (the batch fetched ahead is
+   * dropped as stale). Not while stopping (the next owner gets them) nor
+   * when a seek is already pending or the consumer was replaced (both
+   * restart from their own position).
+   */
+  private rewind(
+    consumer: Consumer,
+    p: EachBatchPayload,
+    partition: number,
+    committedThrough: string | null,
+    firstOffset: string,
+  ): void {
+    if (this.stopping || this.consumer !== consumer || !p.isRunning() || p.isStale()) return;
+    const offset = committedThrough === null ? firstOffset : nextOffset(committedThrough);
+    try {
+      consumer.seek({ topic: this.config.topic, partition, offset });
+    } catch (err) {
+      this.log.warn({ partition, err: (err as Error).message }, 'could not seek back');
+    }
+  }
+
+  /** Records `lastOffset` as durable and sends the commit in the background once the partition's interval passed. */
+  private processed(partition: number, lastOffset: string): void {
+    this.pending.set(partition, nextOffset(lastOffset));
+    const sinceMs = Date.now() - (this.lastCommitMs.get(partition) ?? 0);
+    if (this.stopping || sinceMs >= this.commitIntervalMs) void this.flushDue(this.stopping);
   }
 
   /**

@@ -9,10 +9,12 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
+import type { AtpError } from '@mercato/platform/errors';
+import { bindGrpc, shutdownGrpc } from '@mercato/platform/servers';
 import { checkResponseToJson, parseCheckRequest } from '@mercato/proto/v1/decision';
 import { ContractError } from '@mercato/proto/v1/validate';
 import type { CheckContext, DecisionService } from '../../decision/ports.js';
-import { type AtpError, toAtpError } from '../../errors.js';
+import { asAtpError } from '../../errors.js';
 import { DEFAULT_DEADLINE_MS, MAX_REQUEST_BODY_BYTES } from '../http/http-server.js';
 
 export const ATP_PROTO_PATH = fileURLToPath(new URL('../../../../proto/v1/atp.proto', import.meta.url));
@@ -84,21 +86,21 @@ export class GrpcEdge {
     });
     const defs = protoLoader.loadSync([ATP_PROTO_PATH, HEALTH_PROTO_PATH], PROTO_LOADER_OPTIONS);
     new ReflectionService(defs).addToServer(server);
-    const addr = `${this.opts.host ?? '127.0.0.1'}:${this.opts.port ?? 0}`;
-    this.port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err ? reject(err) : resolve(port),
-      );
-    });
+    this.port = await bindGrpc(
+      server,
+      grpc.ServerCredentials.createInsecure(),
+      this.opts.port,
+      this.opts.host,
+    );
     this.server = server;
     return this.port;
   }
 
+  /** Idempotent; calls in flight get the platform's stop grace, then the server is shut down by force. */
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server === null) return;
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await shutdownGrpc(server);
   }
 
   private status(service: string): ServingStatus {
@@ -125,7 +127,7 @@ export class GrpcEdge {
       .then(
         (res) => cb(null, res),
         (err) => {
-          const e = toAtpError(err);
+          const e = asAtpError(err);
           this.opts.onError?.(e);
           const md = new grpc.Metadata();
           md.set('atp-error-code', e.code);

@@ -13,7 +13,8 @@
  *   kill-switch lookups (default: /checkout or /browse by channel).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { AtpError, errorBody } from '@mercato/platform/errors';
+import { closeHttp, listenHttp } from '@mercato/platform/servers';
 import {
   type CheckResponse,
   checkResponseToJson,
@@ -23,7 +24,7 @@ import {
 } from '@mercato/proto/v1/decision';
 import { asObject, ContractError, reqArray, reqId } from '@mercato/proto/v1/validate';
 import type { CheckContext, DecisionService, ReservationStore } from '../../decision/ports.js';
-import { AtpError, ERR, errorBody, toAtpError } from '../../errors.js';
+import { asAtpError, ERR } from '../../errors.js';
 import { readBody } from './read-body.js';
 
 /** A browse page of 100 SKUs is ~5 KiB; 64 KiB leaves room without inviting abuse. */
@@ -62,23 +63,18 @@ export class HttpEdge {
 
   async start(): Promise<number> {
     const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
-      this.handle(req, res).catch((err) => this.fail(res, toAtpError(err)));
+      this.handle(req, res).catch((err) => this.fail(res, asAtpError(err)));
     });
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', () => resolve());
-    });
-    this.port = (server.address() as AddressInfo).port;
+    this.port = await listenHttp(server, this.opts.port, this.opts.host);
     return this.port;
   }
 
+  /** Idempotent; requests in flight get the platform's stop grace, then their connections are cut. */
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server === null) return;
-    server.closeIdleConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeHttp(server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

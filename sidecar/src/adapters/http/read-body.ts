@@ -1,6 +1,7 @@
 /** Reads a request body with a hard size bound; never buffers more than the bound. */
 import type { IncomingMessage } from 'node:http';
-import { AtpError, ERR } from '../../errors.js';
+import { AtpError } from '@mercato/platform/errors';
+import { ERR } from '../../errors.js';
 
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {

@@ -5,8 +5,13 @@
  * kept CONFIRMED_HOLD_TTL_MS more so the order's own reservation event can
  * reach the feature store before the units look free again.
  */
+
+import {
+  CONFIRMED_HOLD_TTL_MS,
+  MAX_MEMORY_HOLDS,
+  utcDayKey,
+} from '../../decision/policies/reservation-policy.js';
 import type { ReservationStore, ReserveOutcome, ReserveRequest } from '../../decision/ports.js';
-import { CONFIRMED_HOLD_TTL_MS, MAX_MEMORY_HOLDS, utcDayKey } from '../../decision/reservation-policy.js';
 
 interface Hold {
   key: string;

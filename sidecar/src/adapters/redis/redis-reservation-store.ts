@@ -2,14 +2,20 @@
  * Soft reservations in the regional Redis, shared by every sidecar of the
  * region (DESIGN.md §3): one script call per hold (reservation-lua.ts), all
  * keys of a SKU in its cluster slot. Confirmed orders also count against
- * sellers' daily caps (`ordersKey`), read back into a local copy on a timer
- * so the policy's cap check costs no round trip.
+ * sellers' daily caps (`ordersKey`), read back into a local copy by a
+ * periodic refresh (platform Periodic) so the policy's cap check costs no
+ * round trip.
  */
 
 import { holdInfoKey, holdsKey, ordersKey, promisedKey, skuKey } from '@mercato/adapters/redis/redis-keys';
+import { Periodic } from '@mercato/platform/periodic';
 import type { Redis } from 'ioredis';
+import {
+  CONFIRMED_HOLD_TTL_MS,
+  SOFT_HOLD_TTL_MS,
+  utcDayKey,
+} from '../../decision/policies/reservation-policy.js';
 import type { ReservationStore, ReserveOutcome, ReserveRequest } from '../../decision/ports.js';
-import { CONFIRMED_HOLD_TTL_MS, SOFT_HOLD_TTL_MS, utcDayKey } from '../../decision/reservation-policy.js';
 import { CONFIRM_LUA, RELEASE_LUA, RESERVE_LUA } from './reservation-lua.js';
 
 /** Hold keys outlive their longest hold by this much, then Redis drops them (idle SKUs leave nothing). */
@@ -31,7 +37,7 @@ export class RedisReservationStore implements ReservationStore {
   private readonly redis: WithScripts;
   private orders = new Map<string, number>();
   private ordersDay = '';
-  private timer: NodeJS.Timeout | null = null;
+  private refresher: Periodic | null = null;
 
   constructor(
     redis: Redis,
@@ -46,17 +52,23 @@ export class RedisReservationStore implements ReservationStore {
     }
   }
 
+  /** Reads today's order counts once (a failure leaves them at 0), then every `refreshMs`. Idempotent. */
   async start(refreshMs = ORDERS_REFRESH_MS): Promise<void> {
+    if (this.refresher !== null) return;
+    // A failed refresh keeps the last counts; the next period retries.
+    this.refresher = new Periodic({
+      name: 'orders-refresh',
+      intervalMs: refreshMs,
+      run: () => this.refreshOrders(),
+    });
     await this.refreshOrders().catch(() => undefined);
-    this.timer = setInterval(() => {
-      this.refreshOrders().catch(() => undefined);
-    }, refreshMs);
-    this.timer.unref();
+    await this.refresher.start();
   }
 
-  stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
+  async stop(): Promise<void> {
+    const refresher = this.refresher;
+    this.refresher = null;
+    await refresher?.stop();
   }
 
   async reserve(req: ReserveRequest): Promise<ReserveOutcome> {

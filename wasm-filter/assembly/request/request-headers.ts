@@ -1,0 +1,103 @@
+// The request headers the filter reads, from one proxy_get_header_map_pairs
+// result (header-map-reader.ts): this hook is on the fast path, and one host
+// call per header (each also making the host call back into malloc) cost more
+// than the rest of the hook. Values are read in place; only the path and the
+// request id become strings. No host calls.
+
+import {
+  HEADER_BUYER_ZONE,
+  HEADER_CONTENT_LENGTH,
+  HEADER_CONTENT_TYPE,
+  HEADER_DECISION,
+  HEADER_DECISION_ID,
+  HEADER_DEGRADED,
+  HEADER_METHOD,
+  HEADER_NODE,
+  HEADER_PATH,
+  HEADER_REASON,
+  HEADER_REQUEST_ID,
+} from '../constants';
+import { HeaderNames, HeaderSlots } from '../host/header-map-reader';
+import { parseDecimalBytes } from '../text/identifiers';
+import { isJsonContentTypeBytes } from './content-type';
+
+/** The x-atp-* headers a client must not send (the filter sets them), as bits. */
+export const FORGED_DECISION: u32 = 1;
+export const FORGED_DECISION_ID: u32 = 2;
+export const FORGED_NODE: u32 = 4;
+export const FORGED_DEGRADED: u32 = 8;
+export const FORGED_REASON: u32 = 16;
+
+const PATH: i32 = 0;
+const METHOD: i32 = 1;
+const REQUEST_ID: i32 = 2;
+const BUYER_ZONE: i32 = 3;
+const CONTENT_TYPE: i32 = 4;
+const CONTENT_LENGTH: i32 = 5;
+const FIRST_FORGED: i32 = 6;
+
+const NAMES = new HeaderNames([
+  HEADER_PATH,
+  HEADER_METHOD,
+  HEADER_REQUEST_ID,
+  HEADER_BUYER_ZONE,
+  HEADER_CONTENT_TYPE,
+  HEADER_CONTENT_LENGTH,
+  HEADER_DECISION,
+  HEADER_DECISION_ID,
+  HEADER_NODE,
+  HEADER_DEGRADED,
+  HEADER_REASON,
+]);
+
+/**
+ * The request headers of the stream being handled, read in place from the
+ * borrowed header map: valid until the map is released (the end of the hook).
+ * One instance, reused by every request.
+ */
+export class RequestHeaders {
+  private slots: HeaderSlots = new HeaderSlots(NAMES);
+
+  /** Reads the serialized map of `length` bytes at `base`. */
+  scan(base: usize, length: i32): RequestHeaders {
+    this.slots.scan(base, length);
+    return this;
+  }
+
+  path(): string | null {
+    return this.slots.value(PATH);
+  }
+
+  isMethod(method: string): bool {
+    return this.slots.equals(METHOD, method);
+  }
+
+  requestId(): string | null {
+    return this.slots.value(REQUEST_ID);
+  }
+
+  buyerZone(): string | null {
+    return this.slots.value(BUYER_ZONE);
+  }
+
+  /** True when there is no content-type, or it is JSON. */
+  contentTypeIsJsonOrAbsent(): bool {
+    if (!this.slots.has(CONTENT_TYPE)) return true;
+    return isJsonContentTypeBytes(this.slots.valuePtr(CONTENT_TYPE), this.slots.valueSize(CONTENT_TYPE));
+  }
+
+  /** The content-length as a number; -1 when absent or not a plain decimal. */
+  contentLength(): i64 {
+    if (!this.slots.has(CONTENT_LENGTH)) return -1;
+    return parseDecimalBytes(this.slots.valuePtr(CONTENT_LENGTH), this.slots.valueSize(CONTENT_LENGTH));
+  }
+
+  /** FORGED_* bits of the x-atp-* headers present. */
+  forged(): u32 {
+    let bits: u32 = 0;
+    for (let i = FIRST_FORGED; i < NAMES.length; i++) {
+      if (this.slots.has(i)) bits |= (<u32>1) << (<u32>(i - FIRST_FORGED));
+    }
+    return bits;
+  }
+}
