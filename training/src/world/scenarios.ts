@@ -22,8 +22,9 @@
  * phase too short for it, it starts a quarter of the way in and is cut at
  * the live phase's end (scenarioWindow).
  */
-import type { Degradation } from '@mercato/proto/v1/decision';
+
 import { AtpError } from '@mercato/platform/errors';
+import type { Degradation } from '@mercato/proto/v1/decision';
 import { ERR } from '../errors.js';
 import type { World } from '../simulator/build-world.js';
 import type { ForcedFlashSale, ForcedOutage } from '../simulator/scenario-hooks.js';
@@ -224,7 +225,8 @@ export function scenarioWindow(
   const durationMs = override.durationMs ?? s.durationMs;
   if (durationMs <= 0) return null;
   const liveMs = t.liveUntilMs - t.liveFromMs;
-  const startAfterMs = override.startAfterMs ?? Math.min(s.startAfterMs, Math.floor(liveMs * MAX_START_SHARE));
+  const startAfterMs =
+    override.startAfterMs ?? Math.min(s.startAfterMs, Math.floor(liveMs * MAX_START_SHARE));
   const fromMs = t.liveFromMs + startAfterMs;
   const untilMs = Math.min(fromMs + durationMs, t.liveUntilMs);
   return untilMs > fromMs ? { fromMs, untilMs } : null;
@@ -239,13 +241,18 @@ export interface AppliedScenario {
 }
 
 /** Schedules the scenario's simulator hooks over its window (call before the run; steady: nothing). */
-export function applyScenario(sim: Simulator, s: WorldScenario, window: ScenarioWindow | null): AppliedScenario {
+export function applyScenario(
+  sim: Simulator,
+  s: WorldScenario,
+  window: ScenarioWindow | null,
+): AppliedScenario {
   const flashSales: ForcedFlashSale[] = [];
   const outages: ForcedOutage[] = [];
   if (window !== null) {
     for (const hook of s.sim) {
       if (hook.kind === 'flash-sale') {
-        const sku = hook.sku === 'flash-pick' ? flashSaleSku(sim.world, sim.config, hook.multiplier) : hook.sku;
+        const sku =
+          hook.sku === 'flash-pick' ? flashSaleSku(sim.world, sim.config, hook.multiplier) : hook.sku;
         flashSales.push(sim.forceFlashSale(sku, hook.multiplier, window.untilMs, window.fromMs));
       } else {
         const nodes = hook.nodes;
@@ -269,7 +276,9 @@ export function flashSaleSku(world: World, config: SimConfig, multiplier: number
     (a, b) => b.popularity - a.popularity || (a.sku < b.sku ? -1 : 1),
   );
   const hot = byPopularity.filter((s) => s.hot);
-  const fits = hot.find((s) => config.checkoutsPerS * s.popularity * (multiplier - 1) <= config.flashMaxExtraPerS);
+  const fits = hot.find(
+    (s) => config.checkoutsPerS * s.popularity * (multiplier - 1) <= config.flashMaxExtraPerS,
+  );
   const pick = fits ?? hot.at(-1) ?? byPopularity[0];
   if (pick === undefined) throw new AtpError(ERR.SIM_HOOK, 'the world has no SKU to put on sale', 'sku');
   return pick.sku;

@@ -210,9 +210,7 @@ export class WorldDriver {
   async stop(graceMs = STOP_GRACE_MS): Promise<'done' | 'late'> {
     this.stopRequested = true;
     const ended = await settleWithin(
-      this.active
-        .catch(() => undefined)
-        .then(() => this.scenarioRun.finish(this.sim.stats().nowMs)),
+      this.active.catch(() => undefined).then(() => this.scenarioRun.finish(this.sim.stats().nowMs)),
       graceMs,
     );
     this.dispatcher.close();

@@ -105,7 +105,10 @@ export function resolveWorldOptions(input: WorldOptionsInput = {}): WorldOptions
   num('eventBatchWallMs', o.eventBatchWallMs, 1, MAX_EVENT_BATCH_WALL_MS);
   int('answerTimeoutMs', o.answerTimeoutMs, MIN_RESOLVE_TIMEOUT_MS, MAX_RESOLVE_TIMEOUT_MS);
   if (typeof o.scenario !== 'string' || !isScenarioName(o.scenario)) {
-    throw optionError('scenario', `expected one of ${SCENARIO_NAMES.join(', ')}, got ${JSON.stringify(o.scenario)}`);
+    throw optionError(
+      'scenario',
+      `expected one of ${SCENARIO_NAMES.join(', ')}, got ${JSON.stringify(o.scenario)}`,
+    );
   }
   if (o.scenarioStartAfterMinutes !== null) {
     num('scenarioStartAfterMinutes', o.scenarioStartAfterMinutes, 0, o.liveMinutes);

@@ -74,9 +74,14 @@ export class TopicWriter {
     try {
       await this.owned?.start();
     } catch (err) {
-      throw new AtpError(ERR.WORLD_IO, `cannot reach the brokers for ${this.topic}: ${message(err)}`, 'brokers', {
-        cause: err,
-      });
+      throw new AtpError(
+        ERR.WORLD_IO,
+        `cannot reach the brokers for ${this.topic}: ${message(err)}`,
+        'brokers',
+        {
+          cause: err,
+        },
+      );
     }
     await this.log?.start();
     this.started = true;
