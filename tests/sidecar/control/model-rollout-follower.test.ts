@@ -7,11 +7,14 @@
  * HTTP, verified before they enter the cache.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { AtpError } from '../../../platform/src/errors.js';
 import { parsePublicKey } from '../../../proto/v1/bundle-signature.js';
 import { type ControlSnapshot, defaultControlSnapshot } from '../../../proto/v1/control-snapshot.js';
+import { SIGNATURE_FILE } from '../../../proto/v1/model-manifest.js';
 import { type BundleSource, HttpBundleSource } from '../../../sidecar/src/control/bundle-source.js';
 import {
   type FollowedRegistry,
@@ -204,9 +207,31 @@ t.test(
         { manifest: files.manifest, signature: null, model: files.model },
       );
     });
-    const evil = (await src.dirFor('evil-1').catch((e: unknown) => e)) as { code: string };
+    // The control plane verifies what it serves: the tampered rows are refused at the source.
+    for (const v of ['evil-1', 'nosig-1']) {
+      const refused = (await src.dirFor(v).catch((e: unknown) => e)) as { code: string; message: string };
+      t.equal(refused.code, 'ATP_ERR_BUNDLE_FETCH_FAILED', `${v}: the control plane refuses to serve it`);
+      t.match(refused.message, /HTTP 5\d\d|HTTP 4\d\d/);
+    }
+
+    // A man in the middle (or a control plane compromised past its own checks) serving good-1's
+    // signed manifest with other model bytes, or without the signature: the sidecar's own
+    // verification refuses both before anything enters its cache.
+    const mitm = await startMitm(w.url, (path) => {
+      if (path === '/v1/models/evil-1/model.onnx') return { status: 200, body: Buffer.from('evil') };
+      if (path === `/v1/models/nosig-1/${SIGNATURE_FILE}`) return { status: 404, body: Buffer.from('{}') };
+      return { rewrite: path.replace(/^\/v1\/models\/(evil-1|nosig-1)\//, '/v1/models/good-1/') };
+    });
+    t.teardown(() => new Promise<void>((r) => mitm.close(() => r())));
+    const viaMitm = new HttpBundleSource({
+      baseUrl: `http://127.0.0.1:${(mitm.address() as AddressInfo).port}`,
+      token: TOKENS.viewer,
+      cacheDir: cache,
+      trustedKeys: [parsePublicKey(w.keys.publicPem, 't')],
+    });
+    const evil = (await viaMitm.dirFor('evil-1').catch((e: unknown) => e)) as { code: string };
     t.equal(evil.code, 'ATP_ERR_MODEL_CHECKSUM_MISMATCH');
-    const nosig = (await src.dirFor('nosig-1').catch((e: unknown) => e)) as { code: string };
+    const nosig = (await viaMitm.dirFor('nosig-1').catch((e: unknown) => e)) as { code: string };
     t.equal(nosig.code, 'ATP_ERR_MODEL_SIGNATURE_INVALID');
     const missing = (await src.dirFor('ghost').catch((e: unknown) => e)) as { code: string };
     t.equal(missing.code, 'ATP_ERR_MODEL_NOT_FOUND');
@@ -221,3 +246,21 @@ t.test(
     t.equal(bad.code, 'ATP_ERR_MODEL_NOT_FOUND', 'a version is never a path');
   },
 );
+
+type MitmAnswer = { status: number; body: Buffer } | { rewrite: string };
+
+/** An HTTP proxy in front of `upstream` that answers some paths itself and rewrites others. */
+async function startMitm(upstream: string, answer: (path: string) => MitmAnswer): Promise<Server> {
+  const server = createServer((req, res) => {
+    const a = answer(req.url ?? '/');
+    if ('status' in a) {
+      res.writeHead(a.status).end(a.body);
+      return;
+    }
+    fetch(`${upstream}${a.rewrite}`, { headers: { authorization: req.headers.authorization ?? '' } })
+      .then(async (up) => res.writeHead(up.status).end(Buffer.from(await up.arrayBuffer())))
+      .catch(() => res.writeHead(502).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return server;
+}
