@@ -13,6 +13,7 @@ import { ANONYMOUS_DETAIL_PER_MINUTE, PRINCIPAL_DETAIL_PER_MINUTE } from './audi
 import { AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL_PER_S } from './auth/auth-failure-limiter.js';
 import { isRole, type Role } from './auth/roles.js';
 import { MAX_TOKEN_LENGTH } from './auth/tokens.js';
+import { MAX_TOKEN_TTL_S, MIN_TOKEN_TTL_S } from './changes/token-commands.js';
 import { ERR } from './errors.js';
 import { parseStoreUrl, type StoreConfig } from './store/create-control-store.js';
 import { SQLITE_MEMORY } from './store/sqlite-database.js';
@@ -34,6 +35,8 @@ export interface BootstrapToken {
   sidecarId?: string;
   /** This token's own cap on open watch streams (default: maxStreamsPerToken). */
   maxStreams?: number;
+  /** The token expires this long after it is created (default DEFAULT_TOKEN_TTL_S). */
+  ttlS?: number;
 }
 
 /** TLS of both edges: PEM file paths (flags) or inline PEM (tests); a client CA turns on mTLS for the watch stream. */
@@ -69,8 +72,15 @@ export interface ControlPlaneConfig {
    * null (an in-memory store) keeps a generated key in memory only.
    */
   stateDir: string | null;
-  /** null: plaintext HTTP and gRPC (local development only; the server warns). */
+  /**
+   * null: plaintext HTTP and gRPC. Allowed on a loopback bind (local
+   * development; the server warns); any other bind needs TLS or an explicit
+   * `insecurePlaintext` (--insecure-plaintext), so bearer tokens never cross
+   * a network in clear by default.
+   */
   tls: TlsConfig | null;
+  /** Plaintext on a non-loopback bind, accepted knowingly (a mesh that encrypts for us, a lab). */
+  insecurePlaintext: boolean;
   /** Open watch streams one token may hold (per replica), unless the token has its own cap. */
   maxStreamsPerToken: number;
   auditRetentionDays: number;
@@ -101,9 +111,13 @@ export function validateControlPlaneConfig(raw: unknown): ControlPlaneConfig {
         'a PostgreSQL (HA) control plane needs --signing-key: every replica must sign with the same key',
       );
     }
+    const host = str(o, 'host') ?? DEFAULT_HOST;
+    const tlsConfig = tls(o);
+    const insecurePlaintext = bool(o, 'insecurePlaintext') ?? false;
+    checkTransport(host, tlsConfig, insecurePlaintext);
     return {
       store: st,
-      host: str(o, 'host') ?? DEFAULT_HOST,
+      host,
       httpPort: port(o, 'httpPort') ?? DEFAULT_HTTP_PORT,
       grpcPort: port(o, 'grpcPort') ?? DEFAULT_GRPC_PORT,
       trustedKeyPaths: strList(o, 'trustedKeys'),
@@ -114,7 +128,8 @@ export function validateControlPlaneConfig(raw: unknown): ControlPlaneConfig {
       signingKeyPath,
       signingKeyPem,
       stateDir,
-      tls: tls(o),
+      tls: tlsConfig,
+      insecurePlaintext,
       maxStreamsPerToken: int(o, 'maxStreamsPerToken', 1, 100_000) ?? MAX_STREAMS_PER_TOKEN,
       auditRetentionDays: int(o, 'auditRetentionDays', 1, 36_500) ?? AUDIT_RETENTION_DAYS,
       auditMaxRows: int(o, 'auditMaxRows', 10, 1_000_000_000) ?? AUDIT_MAX_ROWS,
@@ -171,6 +186,32 @@ function tls(o: Obj): TlsConfig | null {
   if (!hasCert) throw new ContractError('tlsCert', 'TLS needs a certificate (--tls-cert) with its key');
   if (!hasKey) throw new ContractError('tlsKey', 'TLS needs the private key of --tls-cert (--tls-key)');
   return t;
+}
+
+/** Loopback binds: 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** Plaintext leaves the machine only when asked for by name; TLS and --insecure-plaintext contradict. */
+function checkTransport(host: string, t: TlsConfig | null, insecurePlaintext: boolean): void {
+  if (t !== null && insecurePlaintext) {
+    throw new ContractError('insecurePlaintext', 'contradicts --tls-cert: drop one of them');
+  }
+  if (t === null && !insecurePlaintext && !isLoopbackHost(host)) {
+    throw new ContractError(
+      'tlsCert',
+      `binding ${host} (not loopback) without TLS would send bearer tokens in clear: pass --tls-cert and --tls-key (HTTPS admin API, TLS watch stream), or --insecure-plaintext to accept plaintext knowingly`,
+    );
+  }
+}
+
+function bool(o: Obj, key: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new ContractError(key, 'expected true or false');
+  return v;
 }
 
 function int(o: Obj, key: string, min: number, max: number): number | undefined {
@@ -251,6 +292,15 @@ function tokens(o: Obj): BootstrapToken[] {
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100_000)
         throw new ContractError(`bootstrapTokens[${i}].maxStreams`, 'expected an integer in [1, 100000]');
       out.maxStreams = n;
+    }
+    if (t.ttlS !== undefined && t.ttlS !== null) {
+      const n = t.ttlS;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < MIN_TOKEN_TTL_S || n > MAX_TOKEN_TTL_S)
+        throw new ContractError(
+          `bootstrapTokens[${i}].ttlS`,
+          `expected seconds in [${MIN_TOKEN_TTL_S}, ${MAX_TOKEN_TTL_S}]`,
+        );
+      out.ttlS = n;
     }
     return out;
   });

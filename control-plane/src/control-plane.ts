@@ -5,7 +5,8 @@
  * trusted keys, the snapshot signing key and the TLS material, opens the
  * store (creating or migrating the schema), publishes version 1 on a fresh
  * store, creates configured tokens and binds both ports (TLS when a
- * certificate is configured, plaintext with a warning otherwise); `stop()`
+ * certificate is configured; otherwise plaintext with a warning, on a
+ * loopback bind or with insecurePlaintext only, see config.ts); `stop()`
  * closes the edges, writes pending audit rows, then closes the store.
  *
  * `createFakeControlPlane()` is the same wiring on an in-memory SQLite
@@ -227,8 +228,10 @@ export function createControlPlane(config: ControlPlaneConfig, deps: ControlPlan
       trust.transport = tls === null ? 'plaintext' : tls.clientCa === null ? 'tls' : 'mtls';
       if (tls === null) {
         logger.warn(
-          { code: ERR.CONFIG_INVALID.code, event: 'plaintext' },
-          'no --tls-cert: the admin API and the watch stream run in PLAINTEXT and bearer tokens travel in clear; for local development only',
+          { code: ERR.CONFIG_INVALID.code, event: 'plaintext', host: config.host },
+          config.insecurePlaintext
+            ? `--insecure-plaintext: the admin API and the watch stream run in PLAINTEXT on ${config.host} and bearer tokens travel in clear over the network`
+            : 'no --tls-cert: the admin API and the watch stream run in PLAINTEXT and bearer tokens travel in clear; loopback only, for local development',
         );
       }
       await store.open(clock());

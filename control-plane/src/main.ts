@@ -7,10 +7,10 @@
  *     [--host 127.0.0.1] [--http-port 7070] [--grpc-port 7071] \
  *     [--trusted-key <public.pem|dir>]... [--bootstrap-tokens <file.json>] [--log-level info] \
  *     [--signing-key <private.pem>] [--state-dir <dir>] \
- *     [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>]] \
+ *     [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>] | --insecure-plaintext] \
  *     [--max-streams-per-token 4] [--audit-retention-days 400] [--audit-max-rows 5000000]
  *
- *   atp-control-plane token create --db ... --name alice --role admin [--ttl 90d] [--sidecar-id <id>]
+ *   atp-control-plane token create --db ... --name alice --role admin [--ttl 90d (default)] [--sidecar-id <id>]
  *
  * (or `npm run control-plane -- ...`, or node --import tsx on this file).
  * `token create` writes straight to the store (whoever can write the
@@ -41,7 +41,7 @@ import { settleWithin, waitForStopSignal } from '@mercato/platform/lifecycle';
 import { createLogger, DEFAULT_LOG_LEVEL, type Logger } from '@mercato/platform/logger';
 import { runMain } from '@mercato/platform/run-main';
 import { ROLES, type Role } from './auth/roles.js';
-import { generateToken, hashToken } from './auth/tokens.js';
+import { DEFAULT_TOKEN_TTL_S, generateToken, hashToken } from './auth/tokens.js';
 import { MAX_TOKEN_TTL_S, MIN_TOKEN_TTL_S } from './changes/token-commands.js';
 import {
   type ControlPlaneConfig,
@@ -76,6 +76,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   tlsCert: '--tls-cert',
   tlsKey: '--tls-key',
   tlsClientCa: '--tls-client-ca',
+  insecurePlaintext: '--insecure-plaintext',
   maxStreamsPerToken: '--max-streams-per-token',
   auditRetentionDays: '--audit-retention-days',
   auditMaxRows: '--audit-max-rows',
@@ -94,6 +95,7 @@ export interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
+  insecurePlaintext?: boolean;
   maxStreamsPerToken?: string;
   auditRetentionDays?: string;
   auditMaxRows?: string;
@@ -144,6 +146,10 @@ export function controlPlaneProgram(): Command {
       'CA of sidecar client certificates: the watch stream requires them (mTLS)',
     )
     .option(
+      '--insecure-plaintext',
+      'serve plain HTTP / gRPC on a non-loopback --host (tokens in clear); loopback binds are plaintext without TLS anyway',
+    )
+    .option(
       '--max-streams-per-token <n>',
       'open watch streams per token, unless the token has its own cap (default 4)',
     )
@@ -162,7 +168,10 @@ export function controlPlaneProgram(): Command {
     .addOption(
       new Option('--role <role>', 'viewer | operator | admin').choices([...ROLES]).makeOptionMandatory(),
     )
-    .option('--ttl <duration>', 'the token expires after this long (90s, 30m, 12h, 30d, 1y); default never')
+    .option(
+      '--ttl <duration>',
+      `the token expires after this long (90s, 30m, 12h, 30d, 1y; default ${DEFAULT_TOKEN_TTL_S / 86_400}d)`,
+    )
     .option('--sidecar-id <id>', 'bind the token to this sidecar: it may watch only as that id');
   onAction(create, (flags: TokenCreateFlags) => runTokenCreate(flags));
   return program;
@@ -187,6 +196,7 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       tlsCert: flags.tlsCert,
       tlsKey: flags.tlsKey,
       tlsClientCa: flags.tlsClientCa,
+      insecurePlaintext: flags.insecurePlaintext ?? false,
       maxStreamsPerToken: flags.maxStreamsPerToken,
       auditRetentionDays: flags.auditRetentionDays,
       auditMaxRows: flags.auditMaxRows,
@@ -211,11 +221,12 @@ export async function runServe(flags: ServeFlags, until?: Promise<void>): Promis
   try {
     await cp.start();
   } catch (err) {
-    const e = controlErrorOf(err);
+    // Settings checked only at start (key files, certificates) name their flag, as bad flags do.
+    const e = asFlagError(err);
     logger.fatal({ code: e.code, err: e.message }, 'start failed');
     await cp.stop().catch(() => undefined);
     logger.flush();
-    return hasCode(e, ERR.CONFIG_INVALID) ? EXIT_USAGE : EXIT_FAILED;
+    return hasCode(e, ERR.CONFIG_INVALID) || hasCode(e, ERR.INVALID_FLAG) ? EXIT_USAGE : EXIT_FAILED;
   }
   await waitForStopSignal(until);
   const stop = await settleWithin(cp.stop(), STOP_DEADLINE_MS);
@@ -228,11 +239,13 @@ export async function runServe(flags: ServeFlags, until?: Promise<void>): Promis
 /** Creates a token straight in the store and prints it once (stdout); audited as the system. */
 export async function runTokenCreate(flags: TokenCreateFlags): Promise<number> {
   let storeUrl: ReturnType<typeof parseStoreUrl>;
-  let ttlS: number | null;
+  let ttlS: number;
   try {
     storeUrl = parseStoreUrl(flags.db ?? process.env.ATP_CONTROL_DB ?? DEFAULT_DB);
     ttlS =
-      flags.ttl === undefined ? null : durationFlagS(flags.ttl, '--ttl', MIN_TOKEN_TTL_S, MAX_TOKEN_TTL_S);
+      flags.ttl === undefined
+        ? DEFAULT_TOKEN_TTL_S
+        : durationFlagS(flags.ttl, '--ttl', MIN_TOKEN_TTL_S, MAX_TOKEN_TTL_S);
     if (flags.sidecarId !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(flags.sidecarId))
       throw flagError('--sidecar-id', 'expected letters, digits and . _ : - (not first), at most 128');
   } catch (err) {
@@ -254,7 +267,7 @@ export async function runTokenCreate(flags: TokenCreateFlags): Promise<number> {
         createdBy: SYSTEM_ACTOR,
         createdAtMs: nowMs,
         revokedAtMs: null,
-        expiresAtMs: ttlS === null ? null : nowMs + ttlS * 1000,
+        expiresAtMs: nowMs + ttlS * 1000,
         sidecarId: flags.sidecarId ?? null,
       });
       await tx.audit.append({
@@ -271,7 +284,7 @@ export async function runTokenCreate(flags: TokenCreateFlags): Promise<number> {
           name: flags.name,
           role: flags.role,
           os_user: process.env.USER ?? null,
-          expires_at_ms: ttlS === null ? null : nowMs + ttlS * 1000,
+          expires_at_ms: nowMs + ttlS * 1000,
           sidecar_id: flags.sidecarId ?? null,
         },
         snapshotVersion: null,

@@ -8,6 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { AtpError } from '@mercato/platform/errors';
 import type { TlsConfig } from './config.js';
@@ -22,7 +23,12 @@ export interface TlsMaterial {
   validTo: string;
 }
 
-export function loadTlsMaterial(c: TlsConfig): TlsMaterial {
+/**
+ * Reads and checks the material: a certificate that is not PEM, a key that
+ * is not its key, or a certificate outside its validity period refuse the
+ * start (CONFIG_INVALID naming the setting) rather than fail each handshake.
+ */
+export function loadTlsMaterial(c: TlsConfig, nowMs: number = Date.now()): TlsMaterial {
   const cert = pem(c.certPem, c.certPath, 'tlsCert');
   const key = pem(c.keyPem, c.keyPath, 'tlsKey');
   const clientCa =
@@ -39,7 +45,35 @@ export function loadTlsMaterial(c: TlsConfig): TlsMaterial {
       'tlsCert',
     );
   }
-  return { cert, key, clientCa, subject: x509.subject.replaceAll('\n', ', '), validTo: x509.validTo };
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    throw new AtpError(
+      ERR.CONFIG_INVALID,
+      `tlsKey: not the private key of the certificate in tlsCert (${(err as Error).message})`,
+      'tlsKey',
+    );
+  }
+  if (clientCa !== null) {
+    try {
+      new X509Certificate(clientCa);
+    } catch (err) {
+      throw new AtpError(
+        ERR.CONFIG_INVALID,
+        `tlsClientCa: not a PEM certificate (${(err as Error).message})`,
+        'tlsClientCa',
+      );
+    }
+  }
+  const subject = x509.subject.replaceAll('\n', ', ');
+  if (Date.parse(x509.validTo) <= nowMs || Date.parse(x509.validFrom) > nowMs) {
+    throw new AtpError(
+      ERR.CONFIG_INVALID,
+      `tlsCert: the certificate of ${subject} is valid from ${x509.validFrom} to ${x509.validTo}, not now: every client would refuse it`,
+      'tlsCert',
+    );
+  }
+  return { cert, key, clientCa, subject, validTo: x509.validTo };
 }
 
 /** TLS (mTLS with a client CA) for the watch stream; insecure only without material. */

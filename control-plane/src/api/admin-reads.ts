@@ -124,6 +124,7 @@ export class AdminReads {
       tls_peer: w.tlsPeer,
       protocol: w.protocol,
       connected_at_ms: w.connectedAtMs,
+      token_expires_at_ms: w.tokenExpiresAtMs,
       sent_version: w.sentVersion,
       version: ack?.version ?? null,
       content_hash: ack?.contentHash ?? null,

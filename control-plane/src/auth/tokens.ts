@@ -10,6 +10,12 @@ export const TOKEN_PREFIX = 'atp_';
 export const TOKEN_BYTES = 32;
 /** The longest Authorization header value accepted (a token is ~47 chars). */
 export const MAX_TOKEN_LENGTH = 256;
+/**
+ * Every token expires: one created without a TTL (API, `control-plane token
+ * create`, bootstrap file, or a token from before expiries existed, at the
+ * schema migration) lives 90 days. A leaked token is not good forever.
+ */
+export const DEFAULT_TOKEN_TTL_S = 90 * 24 * 3600;
 
 export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString('base64url');

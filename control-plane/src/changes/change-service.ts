@@ -18,7 +18,7 @@ import { asObject } from '@mercato/proto/v1/validate';
 import { ANONYMOUS_ACTOR, type RefusalAudit } from '../audit/refusal-audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ChangeAction, Principal, Role } from '../auth/roles.js';
-import { hashToken } from '../auth/tokens.js';
+import { DEFAULT_TOKEN_TTL_S, hashToken } from '../auth/tokens.js';
 import { controlErrorOf } from '../errors.js';
 import { publishSnapshot } from '../snapshot/snapshot-publisher.js';
 import type { AuditEntry } from '../store/audit-queries.js';
@@ -261,7 +261,14 @@ export class ChangeService {
    * left alone (returned in `skipped`).
    */
   async ensureTokens(
-    tokens: readonly { name: string; role: Role; token: string; sidecarId?: string; maxStreams?: number }[],
+    tokens: readonly {
+      name: string;
+      role: Role;
+      token: string;
+      sidecarId?: string;
+      maxStreams?: number;
+      ttlS?: number;
+    }[],
   ): Promise<{ skipped: string[] }> {
     const skipped: string[] = [];
     const nowMs = this.clock();
@@ -280,6 +287,7 @@ export class ChangeService {
           createdBy: SYSTEM_ACTOR,
           createdAtMs: nowMs,
           revokedAtMs: null,
+          expiresAtMs: nowMs + (t.ttlS ?? DEFAULT_TOKEN_TTL_S) * 1000,
           sidecarId: t.sidecarId ?? null,
           maxStreams: t.maxStreams ?? null,
         });
@@ -298,6 +306,7 @@ export class ChangeService {
             role: t.role,
             sidecar_id: t.sidecarId ?? null,
             max_streams: t.maxStreams ?? null,
+            expires_at_ms: nowMs + (t.ttlS ?? DEFAULT_TOKEN_TTL_S) * 1000,
           },
           snapshotVersion: null,
         });

@@ -1,6 +1,9 @@
 /**
  * Operator tokens (admin only): create (the token is returned once, never
- * stored or audited) and revoke. A token may expire (`ttl_s`), be bound to
+ * stored or audited) and revoke. Every token expires: after `ttl_s`, else
+ * after DEFAULT_TOKEN_TTL_S (a leaked token is not good forever; rotate
+ * sidecar tokens before they expire, `atpctl token list` shows when). A
+ * token may be bound to
  * one sidecar id (`sidecar_id`: a sidecar's token watches only as itself)
  * and carry its own watch stream cap (`max_streams`). Revoking ends the
  * token's open watch streams at once (the control plane closes them).
@@ -9,13 +12,13 @@
 import { AtpError } from '@mercato/platform/errors';
 import { type Obj, reqEnum, reqId, reqInt } from '@mercato/proto/v1/validate';
 import { ROLES, type Role } from '../auth/roles.js';
-import { generateToken, hashToken } from '../auth/tokens.js';
+import { DEFAULT_TOKEN_TTL_S, generateToken, hashToken } from '../auth/tokens.js';
 import { ERR } from '../errors.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 
 export const MAX_TOKEN_NAME_LENGTH = 64;
 export const MIN_TOKEN_TTL_S = 60;
-/** Ten years: longer is "never", say so by omitting ttl_s. */
+/** Ten years: the longest a token may live. */
 export const MAX_TOKEN_TTL_S = 10 * 365 * 24 * 3600;
 export const MAX_SIDECAR_ID_LENGTH = 128;
 export const MAX_STREAMS_LIMIT = 100_000;
@@ -23,8 +26,7 @@ export const MAX_STREAMS_LIMIT = 100_000;
 export interface TokenCreateCommand {
   name: string;
   role: Role;
-  /** null: never expires. */
-  ttlS: number | null;
+  ttlS: number;
   sidecarId: string | null;
   maxStreams: number | null;
   reason: string;
@@ -37,7 +39,7 @@ export const tokenCreate: ChangeCommand<TokenCreateCommand> = {
     role: reqEnum(o, 'role', '', ROLES),
     ttlS:
       o.ttl_s === undefined || o.ttl_s === null
-        ? null
+        ? DEFAULT_TOKEN_TTL_S
         : reqInt(o, 'ttl_s', '', MIN_TOKEN_TTL_S, MAX_TOKEN_TTL_S),
     sidecarId:
       o.sidecar_id === undefined || o.sidecar_id === null
@@ -59,7 +61,7 @@ export const tokenCreate: ChangeCommand<TokenCreateCommand> = {
       );
     }
     const token = generateToken();
-    const expiresAtMs = c.ttlS === null ? null : ctx.nowMs + c.ttlS * 1000;
+    const expiresAtMs = ctx.nowMs + c.ttlS * 1000;
     await tx.tokens.insert({
       name: c.name,
       tokenHash: hashToken(token),

@@ -15,6 +15,7 @@
  * and appends the audit record, so the three can never disagree.
  */
 import type { Mode } from '@mercato/proto/v1/decision';
+import { DEFAULT_TOKEN_TTL_S } from '../auth/tokens.js';
 import { AuditQueries } from './audit-queries.js';
 import { LeverQueries } from './lever-queries.js';
 import { ModelQueries } from './model-queries.js';
@@ -88,7 +89,13 @@ async function migrate(sql: SqlTx, nowMs: number): Promise<void> {
   );
   if (applied.has(SCHEMA_VERSION)) return;
   if (applied.size > 0) {
-    if (!applied.has(2)) for (const stmt of MIGRATIONS_TO_V2) await sql.run(stmt);
+    if (!applied.has(2)) {
+      for (const stmt of MIGRATIONS_TO_V2) await sql.run(stmt);
+      // Tokens from before expiries get the default lifetime from now: none stays valid forever.
+      await sql.run('UPDATE tokens SET expires_at_ms = ? WHERE expires_at_ms IS NULL', [
+        nowMs + DEFAULT_TOKEN_TTL_S * 1000,
+      ]);
+    }
     await sql.run('INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)', [
       SCHEMA_VERSION,
       nowMs,

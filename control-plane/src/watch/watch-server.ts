@@ -225,6 +225,7 @@ export class WatchServer {
         tlsPeer: peerCertificateName(call),
         protocol,
         connectedAtMs: clock(),
+        tokenExpiresAtMs: principal.expiresAtMs ?? null,
         sentVersion: 0,
         ack: null,
         acks: 0,

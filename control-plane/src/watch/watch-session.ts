@@ -27,6 +27,8 @@ export interface WatcherStatus extends AdmittedWatcher {
   tlsPeer: string | null;
   protocol: 'watch' | 'watch-and-ack';
   connectedAtMs: number;
+  /** When the stream's token expires (the stream ends then): status warns before it does. */
+  tokenExpiresAtMs: number | null;
   /** Version last sent to it. */
   sentVersion: number;
   /** The last acknowledgement (what it says it serves); null: none yet (or a plain Watch). */

@@ -5,10 +5,11 @@
  * requests (target 1,000/s) while an operator makes real changes, on a
  * control plane whose store is a SQLite file (every audit row a synchronous
  * commit, as in production). The changes' median latency is bounded against
- * the same changes under an equal flood of harmless requests (GET /healthz):
- * what a bad token costs beyond any request must not reach the changes (on
- * a shared 2-core machine, plain HTTP load alone slows everything, which
- * the control flood measures). The flooding source is answered 429 once it
+ * the same changes under an equal flood of harmless requests of the same
+ * size (the same POST, headers and body, to an unknown endpoint: 404): what
+ * a bad token costs beyond any request must not reach the changes (on a
+ * shared 2-core machine, plain HTTP load alone slows everything, which the
+ * control flood measures). The flooding source is answered 429 once it
  * used up its failures, and the audit log grows by at most the per-minute
  * budget plus one aggregate row per source and minute, whose counts add up
  * to every refusal.
@@ -18,7 +19,14 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { createFakeControlPlane } from '../../../control-plane/src/control-plane.js';
 import { generateSigningKeys } from '../../../proto/v1/bundle-signature.js';
-import { bootstrapTokens, startControlWorld, TOKENS, tempDir, worldOf } from '../helpers/control-world.js';
+import {
+  bootstrapTokens,
+  startControlWorld,
+  TOKENS,
+  tempDir,
+  waitFor,
+  worldOf,
+} from '../helpers/control-world.js';
 
 const FLOOD_RATE_PER_S = 1_000;
 const WARM_UP_MS = 1_500;
@@ -38,7 +46,7 @@ const SLOWDOWN_FACTOR = 2.5;
 /** ...or this much more, whichever is larger (a loaded 2-core machine adds noise). */
 const SLOWDOWN_ALLOWANCE_MS = 40;
 
-/** A flooding client in its own process: `rate` bad-token POSTs a second until killed; prints counts. */
+/** A flooding client in its own process: `rate` bad-token POSTs a second (to a change, or to no endpoint) until killed; prints counts. */
 const FLOOD_SCRIPT = `
 import { Agent, request } from 'node:http';
 const [url, rate, mode] = [new URL(process.argv[1]), Number(process.argv[2]), process.argv[3]];
@@ -48,17 +56,17 @@ let sent = 0, inFlight = 0;
 const body = JSON.stringify({ scope: 'sku', target: 'X', reason: 'flood' });
 function one() {
   inFlight++;
-  const bad = mode === 'bad';
   const req = request({ host: url.hostname, port: url.port, agent,
-    path: bad ? '/v1/kill-switches/set' : '/healthz', method: bad ? 'POST' : 'GET',
-    headers: bad ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
-      authorization: 'Bearer atp_not_a_real_token_' + (sent % 97) } : {} }, (res) => {
+    path: mode === 'bad' ? '/v1/kill-switches/set' : '/v1/no-such-endpoint', method: 'POST',
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+      authorization: 'Bearer atp_not_a_real_token_' + (sent % 97) } }, (res) => {
     res.resume();
     res.on('end', () => { counts[res.statusCode] = (counts[res.statusCode] ?? 0) + 1; inFlight--; });
   });
   req.on('error', () => { counts.error = (counts.error ?? 0) + 1; inFlight--; });
-  req.end(bad ? body : undefined);
+  req.end(body);
 }
+process.stdout.write('ready\\n');
 const start = performance.now();
 const timer = setInterval(() => {
   const due = Math.floor(((performance.now() - start) / 1000) * rate);
@@ -84,7 +92,7 @@ interface FloodReport {
 async function underFlood(
   t: Test,
   url: string,
-  mode: 'bad' | 'health',
+  mode: 'bad' | 'unknown-endpoint',
   measure: () => Promise<void>,
 ): Promise<FloodReport> {
   const flood = spawn(
@@ -97,11 +105,13 @@ async function underFlood(
   flood.stdout.on('data', (c: Buffer) => {
     report += c.toString();
   });
+  // A loaded machine may take seconds to start node: warm up from the moment it floods.
+  await waitFor(() => report.startsWith('ready\n'), 60_000, 'the flooding process');
   await new Promise((r) => setTimeout(r, WARM_UP_MS));
   await measure();
   flood.kill('SIGTERM');
   await new Promise((r) => flood.once('exit', r));
-  return JSON.parse(report) as FloodReport;
+  return JSON.parse(report.slice('ready\n'.length)) as FloodReport;
 }
 
 t.test(
@@ -132,7 +142,7 @@ t.test(
     const quiet: number[] = [];
     await changes(quiet);
     const control: number[] = [];
-    const c = await underFlood(t, w.url, 'health', () => changes(control));
+    const c = await underFlood(t, w.url, 'unknown-endpoint', () => changes(control));
     const loud: number[] = [];
     const f = await underFlood(t, w.url, 'bad', () => changes(loud));
     const rate = (r: FloodReport) => r.sent / r.seconds;
@@ -141,6 +151,7 @@ t.test(
         `control flood: ${rate(c).toFixed(0)}/s; real change median: quiet ${median(quiet).toFixed(1)} ms, ` +
         `under the control flood ${median(control).toFixed(1)} ms, under the bad flood ${median(loud).toFixed(1)} ms`,
     );
+    t.equal(c.counts['404'] ?? 0, c.sent, 'the control flood reached no change');
     t.ok(rate(f) >= MIN_SERVED_PER_S, `the bad flood was served at ${rate(f).toFixed(0)}/s meanwhile`);
     t.equal(f.counts.error ?? 0, 0, 'every flood request answered');
     const looked = f.counts['401'] ?? 0;
@@ -151,7 +162,7 @@ t.test(
     t.equal(looked + (f.counts['429'] ?? 0), f.sent, 'every flood request refused');
     t.ok(
       median(loud) <= Math.max(SLOWDOWN_FACTOR * median(control), median(control) + SLOWDOWN_ALLOWANCE_MS),
-      `real changes: ${median(loud).toFixed(1)} ms under the bad flood vs ${median(control).toFixed(1)} ms under harmless load`,
+      `real changes: ${median(loud).toFixed(1)} ms under the bad flood vs ${median(control).toFixed(1)} ms under the same requests to no endpoint`,
     );
 
     // A stop writes every pending audit row; the log is read back from the same file.
@@ -175,6 +186,77 @@ t.test(
       single.length + aggregates.reduce((n, r) => n + (r.detail.count ?? 0), 0),
       f.sent,
       'every refusal is counted: one by one or in its aggregate row',
+    );
+  },
+);
+
+/** `n` POSTs of a change with a made-up token, `parallel` at a time; the statuses answered. */
+async function badTokenPosts(url: string, n: number, parallel: number): Promise<Record<string, number>> {
+  const statuses: Record<string, number> = {};
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      const r = await fetch(`${url}/v1/kill-switches/set`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer atp_guess_${i}_0123456789` },
+        body: JSON.stringify({ scope: 'sku', target: 'X', reason: 'guess' }),
+      });
+      await r.arrayBuffer();
+      statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return statuses;
+}
+
+t.test(
+  'finding 4, reproduced then fixed: one audit row per refused request without the budgets; at most budget + 1 with them',
+  async (t) => {
+    const REQUESTS = 400;
+    // The behaviour before: no per-source budget, no failed-authentication limit.
+    const before = await startControlWorld(t, {
+      anonymousAuditPerMinute: 100_000,
+      authFailureBurst: 1_000_000,
+      authFailureRefillPerS: 1_000_000,
+    });
+    t.same(await badTokenPosts(before.url, REQUESTS, 16), { 401: REQUESTS });
+    await before.cp.refusals.flush(true);
+    const rowsBefore = (await before.get('/v1/audit?actor=anonymous&limit=1000', TOKENS.viewer)).json
+      .entries as unknown[];
+    t.equal(rowsBefore.length, REQUESTS, 'the finding: every refused request is one audit row');
+
+    // The budgets: 30 refusals one by one per source and minute, then one counted row; 429 past 100
+    // failures (refilled at 1/s here, so a slow machine cannot earn them back during the run).
+    const after = await startControlWorld(t, {
+      anonymousAuditPerMinute: AUDIT_BUDGET_PER_MINUTE,
+      authFailureBurst: FAILURE_BURST,
+      authFailureRefillPerS: 1,
+    });
+    // The operator reading the audit below shares the address: a token that authenticated recently still passes.
+    t.equal((await after.get('/v1/status', TOKENS.viewer)).status, 200);
+    const statuses = await badTokenPosts(after.url, REQUESTS, 16);
+    t.equal((statuses['401'] ?? 0) + (statuses['429'] ?? 0), REQUESTS, JSON.stringify(statuses));
+    t.ok((statuses['401'] ?? 0) <= FAILURE_BURST + 60, `401s within the failure budget: ${statuses['401']}`);
+    t.ok((statuses['429'] ?? 0) > 0, 'the source is answered 429 once it used up its failures');
+    await after.cp.refusals.flush(true);
+    const rows = (await after.get('/v1/audit?actor=anonymous&limit=1000', TOKENS.viewer)).json.entries as {
+      action: string;
+      detail: { count?: number; by_code?: Record<string, number> };
+    }[];
+    const aggregate = rows.filter((r) => r.action === 'audit.refusals');
+    t.ok(
+      rows.length <= AUDIT_BUDGET_PER_MINUTE + 2,
+      `${rows.length} rows for ${REQUESTS} refusals (a minute boundary may add one)`,
+    );
+    t.equal(
+      rows.length - aggregate.length + aggregate.reduce((n, r) => n + (r.detail.count ?? 0), 0),
+      REQUESTS,
+      'yet every refusal is counted',
+    );
+    t.ok(
+      aggregate.every((r) => r.detail.by_code !== undefined),
+      'the aggregate row counts by code (401 unauthenticated, 429 rate limited)',
     );
   },
 );

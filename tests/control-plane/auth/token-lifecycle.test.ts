@@ -2,18 +2,32 @@
  * Finding 3 (issue 16): a revoked token kept its open watch streams (a
  * delta arrived after revocation), tokens never expired, and 500 streams
  * on one viewer token were accepted and listed under ids the client chose.
- * Now: revocation ends the token's streams at once (here and, through the
+ * Now: every token expires (90 days unless created with another --ttl,
+ * bootstrap tokens included); revocation ends the token's streams at once (here and, through the
  * store poll, on other replicas) and no delta reaches them afterwards;
  * `token create --ttl` expires a token for requests and streams alike; a
  * token holds at most its cap of streams (4 by default); a token bound to
  * a sidecar id watches only as that id, and status lists server-known
  * identities.
  */
+
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
+import { DEFAULT_TOKEN_TTL_S } from '../../../control-plane/src/auth/tokens.js';
 import { createFakeControlPlane } from '../../../control-plane/src/control-plane.js';
+import { runTokenCreate } from '../../../control-plane/src/main.js';
+import { createControlStore } from '../../../control-plane/src/store/create-control-store.js';
+import { MIGRATIONS_TO_V2 } from '../../../control-plane/src/store/schema.js';
 import { generateSigningKeys } from '../../../proto/v1/bundle-signature.js';
-import { bootstrapTokens, startControlWorld, TOKENS, waitFor, worldOf } from '../helpers/control-world.js';
+import {
+  bootstrapTokens,
+  startControlWorld,
+  TOKENS,
+  tempDir,
+  waitFor,
+  worldOf,
+} from '../helpers/control-world.js';
 import { openWatch, type TestWatch } from '../helpers/watch-client.js';
 
 const deltas = (s: TestWatch) => s.events.filter((e) => e.event === 'delta').length;
@@ -124,6 +138,157 @@ t.test('finding 3: a token created with a TTL expires, for requests and open str
   t.equal(bad.code, 2);
   t.match(bad.stderr, /--ttl: expected a duration/);
 });
+
+t.test('finding 3: every token expires: 90 days by default, whichever way it was created', async (t) => {
+  t.equal(DEFAULT_TOKEN_TTL_S, 90 * 86_400, 'the documented default');
+  let now = Date.now();
+  const created = now;
+  const cp = createFakeControlPlane({ bootstrapTokens: bootstrapTokens() }, { clock: () => now });
+  await cp.start();
+  t.teardown(() => cp.stop());
+  const w = worldOf(cp, generateSigningKeys());
+  const api = await w.post('/v1/tokens/create', { name: 'no-ttl', role: 'viewer', reason: 'x' });
+  t.equal(api.json.expires_at_ms, created + DEFAULT_TOKEN_TTL_S * 1000, 'through the API, without ttl_s');
+  const cli = await w.atpctl(['--json', 'token', 'create', 'cli', '--role', 'viewer', '--reason', 'x']);
+  t.equal(JSON.parse(cli.stdout).expires_at_ms, created + DEFAULT_TOKEN_TTL_S * 1000, 'atpctl, no --ttl');
+  const list = (await w.get('/v1/tokens')).json.tokens as { name: string; expires_at_ms: number | null }[];
+  t.ok(
+    list.every((x) => x.expires_at_ms === created + DEFAULT_TOKEN_TTL_S * 1000),
+    'bootstrap tokens too: no token lives forever',
+  );
+  const token = api.json.token as string;
+  now = created + DEFAULT_TOKEN_TTL_S * 1000 - 1;
+  t.equal((await w.get('/v1/status', token)).status, 200, 'still valid a millisecond before');
+  now = created + DEFAULT_TOKEN_TTL_S * 1000;
+  t.equal((await w.get('/v1/status', token)).status, 401, 'expired on the dot');
+  t.equal((await w.get('/v1/status', TOKENS.viewer)).status, 401, 'a bootstrap token as well');
+
+  // Straight in the store (`atp-control-plane token create`, the first admin): the same default.
+  const db = `sqlite:${join(tempDir(t), 'cp.db')}`;
+  const before = Date.now();
+  const out = await captureStdout(() => runTokenCreate({ db, name: 'first-admin', role: 'admin' }));
+  t.equal(out.code, 0);
+  const store = createControlStore({ kind: 'sqlite', path: db.slice('sqlite:'.length) });
+  await store.open();
+  t.teardown(() => store.close());
+  const row = (await store.read((tx) => tx.tokens.list())).find((x) => x.name === 'first-admin');
+  const exp = row?.expiresAtMs ?? 0;
+  t.ok(
+    exp >= before + DEFAULT_TOKEN_TTL_S * 1000 && exp <= Date.now() + DEFAULT_TOKEN_TTL_S * 1000,
+    `expires 90 days after its creation (${new Date(exp).toISOString()})`,
+  );
+});
+
+t.test(
+  'finding 3: status flags a sidecar whose token expires within 14 days, before its stream ends',
+  async (t) => {
+    const w = await startControlWorld(t);
+    const soon = await w.atpctl([
+      '--json',
+      'token',
+      'create',
+      'sc-soon',
+      '--role',
+      'viewer',
+      '--sidecar-id',
+      'sc-soon',
+      '--ttl',
+      '3d',
+      '--reason',
+      'x',
+    ]);
+    const later = await w.atpctl([
+      '--json',
+      'token',
+      'create',
+      'sc-later',
+      '--role',
+      'viewer',
+      '--reason',
+      'x',
+    ]);
+    const streams = [
+      openWatch(w.grpc, { token: JSON.parse(soon.stdout).token, sidecarId: 'sc-soon' }),
+      openWatch(w.grpc, { token: JSON.parse(later.stdout).token }),
+    ];
+    t.teardown(() =>
+      streams.forEach((s) => {
+        s.close();
+      }),
+    );
+    await waitFor(() => streams.every((s) => s.events.length >= 1), 5_000, 'streams up');
+    const json = JSON.parse((await w.atpctl(['--json', 'status'], TOKENS.viewer)).stdout);
+    const byId = new Map(
+      (json.watchers as { sidecar_id: string; token_expires_at_ms: number }[]).map((x) => [x.sidecar_id, x]),
+    );
+    t.equal(byId.get('sc-soon')?.token_expires_at_ms, JSON.parse(soon.stdout).expires_at_ms);
+    const line = (await w.atpctl(['status'], TOKENS.viewer)).stdout
+      .split('\n')
+      .find((l) => l.startsWith('watchers'));
+    // Each watcher's part of the line: from its id to the other watcher's id (or the end).
+    const part = (id: string, other: string): string => {
+      const l = line ?? '';
+      const at = l.indexOf(id);
+      const next = l.indexOf(other, at + 1);
+      return at < 0 ? '' : l.slice(at, next > at ? next : undefined);
+    };
+    t.match(part('sc-soon', 'sc-later'), /TOKEN EXPIRES 20\d\d-/, 'three days left: flagged');
+    t.match(part('sc-later', 'sc-soon'), /applied/, 'listed');
+    t.notMatch(part('sc-later', 'sc-soon'), /TOKEN EXPIRES/, 'ninety days left: not flagged');
+  },
+);
+
+t.test(
+  'finding 3: tokens of a store from before expiries get the default lifetime at the migration',
+  async (t) => {
+    const path = join(tempDir(t), 'cp.db');
+    const old = createControlStore({ kind: 'sqlite', path });
+    await old.open();
+    await old.write((tx) =>
+      tx.tokens.insert({
+        name: 'legacy',
+        tokenHash: 'a'.repeat(64),
+        role: 'admin',
+        createdBy: 'system',
+        createdAtMs: 1,
+        revokedAtMs: null,
+        expiresAtMs: null,
+        sidecarId: null,
+      }),
+    );
+    await old.close();
+    // Back to the version-1 schema, as an older control plane left it.
+    const Database = (await import('better-sqlite3')).default;
+    const raw = new Database(path);
+    raw.exec('DELETE FROM schema_migrations WHERE version = 2');
+    for (const stmt of MIGRATIONS_TO_V2) {
+      const m = /ALTER TABLE (\w+) ADD COLUMN (\w+)/.exec(stmt);
+      raw.exec(`ALTER TABLE ${m?.[1]} DROP COLUMN ${m?.[2]}`);
+    }
+    raw.close();
+    const nowMs = Date.now();
+    const migrated = createControlStore({ kind: 'sqlite', path });
+    await migrated.open(nowMs);
+    t.teardown(() => migrated.close());
+    const row = (await migrated.read((tx) => tx.tokens.list())).find((x) => x.name === 'legacy');
+    t.equal(row?.expiresAtMs, nowMs + DEFAULT_TOKEN_TTL_S * 1000, 'a token that never expired now does');
+  },
+);
+
+/** Runs `fn` with process.stdout captured (runTokenCreate prints the token there). */
+async function captureStdout(fn: () => Promise<number>): Promise<{ code: number; stdout: string }> {
+  const write = process.stdout.write.bind(process.stdout);
+  let stdout = '';
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    return { code: await fn(), stdout };
+  } finally {
+    process.stdout.write = write;
+  }
+}
 
 t.test('finding 3: a token holds at most its cap of streams (4 by default), not 500', async (t) => {
   const w = await startControlWorld(t);

@@ -5,12 +5,15 @@
  * the certificate against --ca / ATP_CONTROL_CA; with --tls-client-ca the
  * watch stream requires a client certificate from that CA (mTLS) and lists
  * its subject. Without a certificate the control plane still runs in plain
- * HTTP (local development) and logs a warning saying so. Certificates are
- * made on the fly (tests/helpers/tls-certs.ts).
+ * HTTP (local development) and logs a warning saying so, but only on a
+ * loopback bind: any other --host needs TLS or --insecure-plaintext by name.
+ * Certificates are made on the fly (tests/helpers/tls-certs.ts).
  */
+import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import t from 'tap';
 import { createFakeControlPlane } from '../../../control-plane/src/control-plane.js';
+import { serveConfig } from '../../../control-plane/src/main.js';
 import { createLogger } from '../../../platform/src/logger.js';
 import { makeTestPki, type TestPki } from '../../helpers/tls-certs.js';
 import { bootstrapTokens, startControlWorld, TOKENS, tempDir, waitFor } from '../helpers/control-world.js';
@@ -157,5 +160,119 @@ t.test(
     const cp = createFakeControlPlane({ tlsCert: '/nonexistent/cert.pem', tlsKey: '/nonexistent/key.pem' });
     await t.rejects(cp.start(), { code: 'ATP_ERR_CONFIG_INVALID', field: 'tlsCert' });
     await cp.stop();
+
+    // Material that would fail every handshake refuses the start instead, naming the setting.
+    const pki = pkiFor(t);
+    const mismatched = createFakeControlPlane({ tlsCertPem: pki.server.certPem, tlsKeyPem: pki.ca.keyPem });
+    await t.rejects(mismatched.start(), {
+      code: 'ATP_ERR_CONFIG_INVALID',
+      field: 'tlsKey',
+      message: /not the private key of the certificate/,
+    });
+    await mismatched.stop();
+    const badCa = createFakeControlPlane({
+      tlsCertPem: pki.server.certPem,
+      tlsKeyPem: pki.server.keyPem,
+      tlsClientCaPem: 'not a certificate',
+    });
+    await t.rejects(badCa.start(), { code: 'ATP_ERR_CONFIG_INVALID', field: 'tlsClientCa' });
+    await badCa.stop();
+    const { loadTlsMaterial } = await import('../../../control-plane/src/tls-material.js');
+    const inThreeDays = Date.now() + 3 * 86_400_000;
+    t.throws(
+      () => loadTlsMaterial({ certPem: pki.server.certPem, keyPem: pki.server.keyPem }, inThreeDays),
+      { code: 'ATP_ERR_CONFIG_INVALID', field: 'tlsCert', message: /valid from .* not now/ },
+      'an expired certificate (the test certificates live two days)',
+    );
+  },
+);
+
+t.test(
+  'finding 2: plaintext never leaves the machine by default: a non-loopback bind needs TLS or --insecure-plaintext',
+  async (t) => {
+    const pki = pkiFor(t);
+    const env = {};
+    for (const host of ['0.0.0.0', '::', '10.1.2.3', 'cp.example']) {
+      t.throws(
+        () => serveConfig({ host }, env),
+        {
+          code: 'ATP_ERR_INVALID_FLAG',
+          field: '--tls-cert',
+          message: new RegExp(
+            `--tls-cert: binding ${host} \\(not loopback\\) without TLS would send bearer tokens in clear.*--insecure-plaintext`,
+          ),
+        },
+        host,
+      );
+    }
+    for (const host of ['127.0.0.1', '127.9.8.7', '::1', '[::1]', 'localhost']) {
+      t.equal(serveConfig({ host }, env).tls, null, `${host}: plaintext on loopback`);
+    }
+    const knowingly = serveConfig({ host: '0.0.0.0', insecurePlaintext: true }, env);
+    t.same([knowingly.tls, knowingly.insecurePlaintext], [null, true], 'asked for by name');
+    const secure = serveConfig(
+      { host: '0.0.0.0', tlsCert: pki.server.certPath, tlsKey: pki.server.keyPath },
+      env,
+    );
+    t.equal(secure.tls?.certPath, pki.server.certPath);
+    t.throws(
+      () =>
+        serveConfig(
+          { tlsCert: pki.server.certPath, tlsKey: pki.server.keyPath, insecurePlaintext: true },
+          env,
+        ),
+      { code: 'ATP_ERR_INVALID_FLAG', message: /--insecure-plaintext: contradicts --tls-cert/ },
+    );
+
+    // The process: exit 2 (bad flags) naming the flag, before binding anything.
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'control-plane/src/main.ts',
+          'serve',
+          '--db',
+          'sqlite::memory:',
+          '--host',
+          '0.0.0.0',
+        ],
+        { timeout: 60_000 },
+        (err, _stdout, stderr) =>
+          resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? null), stderr }),
+      );
+    });
+    t.equal(r.code, 2, r.stderr);
+    t.match(r.stderr, /ATP_ERR_INVALID_FLAG --tls-cert: binding 0\.0\.0\.0 \(not loopback\)/);
+
+    // --insecure-plaintext serves, and says so louder than on loopback.
+    const lines: string[] = [];
+    const logger = createLogger({
+      level: 'warn',
+      destination: new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    });
+    t.throws(() => createFakeControlPlane({ host: '0.0.0.0' }), {
+      code: 'ATP_ERR_CONFIG_INVALID',
+      field: 'tlsCert',
+    });
+    const cp = createFakeControlPlane(
+      { host: '0.0.0.0', insecurePlaintext: true, bootstrapTokens: bootstrapTokens() },
+      { logger },
+    );
+    await cp.start();
+    t.teardown(() => cp.stop());
+    const res = await fetch(`${cp.url}/v1/status`, { headers: { authorization: `Bearer ${TOKENS.viewer}` } });
+    t.equal(res.status, 200);
+    await waitFor(() => lines.some((l) => l.includes('"event":"plaintext"')), 2_000, 'the warning');
+    t.match(
+      lines.join(''),
+      /--insecure-plaintext: the admin API and the watch stream run in PLAINTEXT on 0\.0\.0\.0/,
+    );
   },
 );

@@ -3,6 +3,9 @@ import type { Command } from '@mercato/platform/flags';
 import { type AtpctlIo, atpctlAction, type Obj } from '../atpctl-action.js';
 import { isoTime, shortHash } from '../output.js';
 
+/** A watcher whose token expires sooner than this is flagged: rotate it before its sidecar loses the stream. */
+export const TOKEN_EXPIRY_WARNING_MS = 14 * 86_400_000;
+
 export function statusCommand(program: Command, io: AtpctlIo): void {
   const cmd = program
     .command('status')
@@ -17,7 +20,7 @@ export function statusCommand(program: Command, io: AtpctlIo): void {
   });
 }
 
-export function statusText(s: Obj, server: string): string {
+export function statusText(s: Obj, server: string, nowMs: number = Date.now()): string {
   const model = s.model as {
     active: string;
     previous?: string;
@@ -35,6 +38,7 @@ export function statusText(s: Obj, server: string): string {
     behind: number | null;
     applied: string;
     refused_code: string | null;
+    token_expires_at_ms?: number | null;
   }[];
   const staged =
     model.staged === undefined
@@ -57,7 +61,10 @@ export function statusText(s: Obj, server: string): string {
           ? `DIVERGED: serves v${w.version} ${shortHash(w.content_hash)}, not what this control plane published`
           : `applied v${w.version}${w.behind !== null && w.behind > 0 ? ` (${w.behind} behind)` : ''}`;
     const refused = w.refused_code === null ? '' : ` refused ${w.refused_code}`;
-    return `${w.sidecar_id}${claimed}@${w.region} ${applied}${refused}`;
+    const exp = w.token_expires_at_ms ?? null;
+    const expiring =
+      exp !== null && exp - nowMs < TOKEN_EXPIRY_WARNING_MS ? ` TOKEN EXPIRES ${isoTime(exp)}` : '';
+    return `${w.sidecar_id}${claimed}@${w.region} ${applied}${refused}${expiring}`;
   };
   return [
     `control plane  ${server}  (store ${s.store})`,

@@ -1,6 +1,7 @@
 /** `atpctl token create|revoke|list` (admin): operator tokens, shown once at creation, stored as a hash. */
 import { type Command, Option } from '@mercato/platform/flags';
 import { ROLES } from '../../auth/roles.js';
+import { DEFAULT_TOKEN_TTL_S } from '../../auth/tokens.js';
 import { MAX_STREAMS_LIMIT, MAX_TOKEN_TTL_S, MIN_TOKEN_TTL_S } from '../../changes/token-commands.js';
 import { durationFlagS } from '../../duration-flag.js';
 import { type AtpctlIo, atpctlAction, type Obj, postChange } from '../atpctl-action.js';
@@ -23,7 +24,10 @@ export function tokenCommand(program: Command, io: AtpctlIo): void {
     .addOption(
       new Option('--role <role>', 'viewer | operator | admin').choices([...ROLES]).makeOptionMandatory(),
     )
-    .option('--ttl <duration>', 'expires after this long: 90s, 30m, 12h, 30d, 1y (default: never)')
+    .option(
+      '--ttl <duration>',
+      `expires after this long: 90s, 30m, 12h, 30d, 1y (default ${DEFAULT_TOKEN_TTL_S / 86_400}d)`,
+    )
     .option('--sidecar-id <id>', 'bind to this sidecar: the token may watch only as that id')
     .option('--max-streams <n>', "this token's cap on open watch streams (default: the server's, 4)")
     .option('--reason <text>', 'why (required)')
