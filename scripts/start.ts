@@ -1,80 +1,109 @@
 /**
- * `npm start`: the local mesh on embedded defaults. Prints what to try and
- * stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
+ * `npm start`: the whole local system on embedded defaults (see
+ * local-mesh.ts). Prints where each part listens and curls to try, each with
+ * its expected outcome; stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
  *
- * Ports: ATP_PORT (data plane, 8080), ATP_UPSTREAM_PORT (8081),
- * ATP_SIDECAR_HTTP_PORT (8090), ATP_SIDECAR_GRPC_PORT (8091); 0 = any free port.
+ *   npm start [-- --port N --upstream-port N --sidecar-http-port N --sidecar-grpc-port N
+ *                 --seed N --models DIR]
+ *
+ * Ports default to ATP_PORT (data plane, 8080), ATP_UPSTREAM_PORT (8081),
+ * ATP_SIDECAR_HTTP_PORT (8090), ATP_SIDECAR_GRPC_PORT (8091); 0 = any free
+ * port. Exit codes: 0 stopped cleanly, 1 failed to start, 2 bad flags,
+ * 3 stop timed out.
  */
+import { existsSync, statSync } from 'node:fs';
 import {
-  DEFAULT_PORTS,
-  DEMO_IN_STOCK_SKU,
-  DEMO_SOLD_OUT_SKU,
-  DEMO_ZONE,
-  startLocalMesh,
-} from './local-mesh.js';
+  createProgram,
+  EXIT_FAILED,
+  EXIT_OK,
+  EXIT_STOP_TIMED_OUT,
+  flagError,
+  intFlag,
+  onAction,
+  portFlag,
+  runProgram,
+} from '../platform/src/flags.js';
+import { settleWithin, waitForStopSignal } from '../platform/src/lifecycle.js';
+import { runMain } from '../platform/src/run-main.js';
+import { DEFAULT_PORTS, type LocalMesh, MODELS_DIR, startLocalMesh } from './local-mesh.js';
+import { formatTryIt } from './try-it.js';
 
-function portFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) {
-    console.error(`${name}: expected a port number 0..65535, got "${raw}"`);
-    process.exit(2);
-  }
-  return n;
+/** stop() of every part together gets this long before the process gives up on it. */
+export const STOP_TIMEOUT_MS = 15_000;
+const MAX_SEED = 2 ** 31 - 1;
+
+interface StartFlags {
+  port?: string;
+  upstreamPort?: string;
+  sidecarHttpPort?: string;
+  sidecarGrpcPort?: string;
+  seed?: string;
+  models?: string;
 }
 
-const ports = {
-  dataPlane: portFromEnv('ATP_PORT', DEFAULT_PORTS.dataPlane),
-  upstream: portFromEnv('ATP_UPSTREAM_PORT', DEFAULT_PORTS.upstream),
-  sidecarHttp: portFromEnv('ATP_SIDECAR_HTTP_PORT', DEFAULT_PORTS.sidecarHttp),
-  sidecarGrpc: portFromEnv('ATP_SIDECAR_GRPC_PORT', DEFAULT_PORTS.sidecarGrpc),
-};
+/** A port from its flag, else its environment variable (an error names whichever was given), else the default. */
+function port(raw: string | undefined, flag: string, env: string, dflt: number): number {
+  if (raw !== undefined) return portFlag(raw, flag, dflt);
+  const fromEnv = process.env[env];
+  return fromEnv === undefined || fromEnv === '' ? dflt : portFlag(fromEnv, env, dflt);
+}
 
-const mesh = await startLocalMesh({ ports, log: (l) => console.log(`[mesh] ${l}`) }).catch((err: Error) => {
-  const hint = /EADDRINUSE/.test(String(err))
-    ? ' (a port is taken: set ATP_PORT etc., or 0 for any free port)'
-    : '';
-  console.error(`could not start the local mesh: ${err.message}${hint}`);
-  process.exit(1);
-});
+async function start(flags: StartFlags): Promise<number> {
+  const ports = {
+    dataPlane: port(flags.port, '--port', 'ATP_PORT', DEFAULT_PORTS.dataPlane),
+    upstream: port(flags.upstreamPort, '--upstream-port', 'ATP_UPSTREAM_PORT', DEFAULT_PORTS.upstream),
+    sidecarHttp: port(
+      flags.sidecarHttpPort,
+      '--sidecar-http-port',
+      'ATP_SIDECAR_HTTP_PORT',
+      DEFAULT_PORTS.sidecarHttp,
+    ),
+    sidecarGrpc: port(
+      flags.sidecarGrpcPort,
+      '--sidecar-grpc-port',
+      'ATP_SIDECAR_GRPC_PORT',
+      DEFAULT_PORTS.sidecarGrpc,
+    ),
+  };
+  const seed = intFlag(flags.seed, '--seed', { min: 0, max: MAX_SEED }, 1);
+  const models = flags.models ?? MODELS_DIR;
+  if (!existsSync(models) || !statSync(models).isDirectory()) {
+    throw flagError('--models', `no folder at ${models}`);
+  }
+  const log = (line: string) => console.log(`[mesh] ${line}`);
+  let mesh: LocalMesh;
+  try {
+    mesh = await startLocalMesh({ ports, seed, modelsDir: models, log });
+  } catch (err) {
+    const message = (err as Error).message;
+    const hint = /EADDRINUSE/.test(message)
+      ? ' (a port is taken: pass --port etc. or set ATP_PORT etc., 0 for any free port)'
+      : '';
+    console.error(`could not start the local mesh: ${message}${hint}`);
+    return EXIT_FAILED;
+  }
+  console.log(formatTryIt(mesh));
 
-const p = mesh.ports;
-const body = (sku: string) => `'{"buyer_zone":"${DEMO_ZONE}","items":[{"sku":"${sku}","qty":1}]}'`;
-const curl = (sku: string) =>
-  `curl -s -i -X POST http://127.0.0.1:${p.dataPlane}/checkout -H 'content-type: application/json' -d ${body(sku)}`;
-console.log(`
-mercato-atp local mesh is up (embedded defaults: in-memory stores, simulator feed)
-  data plane (wasm filter in the emulator)  http://127.0.0.1:${p.dataPlane}
-  demo checkout upstream                     http://127.0.0.1:${p.upstream}
-  sidecar HTTP / gRPC                        127.0.0.1:${p.sidecarHttp} / 127.0.0.1:${p.sidecarGrpc}
+  await waitForStopSignal();
+  console.log(`\nstopping the local mesh (${mesh.eventsProduced} simulator events produced)`);
+  if ((await settleWithin(mesh.stop(), STOP_TIMEOUT_MS)) === 'late') {
+    console.error(`stop did not finish within ${STOP_TIMEOUT_MS} ms`);
+    return EXIT_STOP_TIMED_OUT;
+  }
+  console.log('stopped cleanly');
+  return EXIT_OK;
+}
 
-Try an in-stock checkout (expect: HTTP 201 from the upstream, with x-atp-decision: allow):
-  ${curl(DEMO_IN_STOCK_SKU)}
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram('npm start', 'the whole local system on embedded defaults')
+    .option('--port <port>', 'data plane port (default $ATP_PORT or 8080; 0 = any free port)')
+    .option('--upstream-port <port>', 'demo checkout upstream port (default $ATP_UPSTREAM_PORT or 8081)')
+    .option('--sidecar-http-port <port>', 'sidecar HTTP port (default $ATP_SIDECAR_HTTP_PORT or 8090)')
+    .option('--sidecar-grpc-port <port>', 'sidecar gRPC port (default $ATP_SIDECAR_GRPC_PORT or 8091)')
+    .option('--seed <n>', 'seed of the simulated world (default 1)')
+    .option('--models <dir>', 'models root with CURRENT, or a bundle folder (default models/)');
+  onAction(program, (flags: StartFlags) => start(flags));
+  return runProgram(program, argv);
+}
 
-Try a sold-out checkout (expect: HTTP 409 from the filter, never reaching the upstream):
-  ${curl(DEMO_SOLD_OUT_SKU)}
-
-Ask the sidecar directly about a simulated SKU (its answer follows the live simulated stock):
-  curl -s -X POST http://127.0.0.1:${p.sidecarHttp}/v1/check -H 'content-type: application/json' -d '{"request_id":"r-1","buyer_zone":"${DEMO_ZONE}","channel":"checkout","items":[{"sku":"SKU-00001","qty":1}]}'
-
-Ctrl-C stops everything.`);
-
-let stopping = false;
-const shutdown = (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`\n${signal}: stopping the local mesh (${mesh.eventsApplied} simulator events applied)`);
-  mesh.stop().then(
-    () => {
-      console.log('stopped cleanly');
-      process.exit(0);
-    },
-    (err: Error) => {
-      console.error(`stop failed: ${err.message}`);
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGINT', () => shutdown('SIGINT'));
-process.on('SIGTERM', () => shutdown('SIGTERM'));
+runMain(import.meta.url, main);

@@ -96,7 +96,7 @@ export class MemoryEventLog implements EventProducer {
     return this.partitionsOf(topic).length;
   }
 
-  /** Appends keyed records, each to the partition of its key (EventProducer). */
+  /** Appends keyed records, each to the partition of its key (EventProducer); a record's own timestamp wins over the clock. */
   async send(topic: string, records: readonly KeyedRecord[]): Promise<void> {
     const parts = this.partitionsOf(topic);
     const touched = new Set<Partition>();
@@ -106,7 +106,7 @@ export class MemoryEventLog implements EventProducer {
       this.push(p, {
         key: Buffer.from(r.key, 'utf8'),
         value: typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value,
-        timestampMs: now,
+        timestampMs: r.timestamp === undefined ? now : Number(r.timestamp),
       });
       touched.add(p);
     }
