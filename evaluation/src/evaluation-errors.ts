@@ -35,4 +35,20 @@ export const EVALUATION_ERR = defineErrors({
     grpcStatus: 3,
     hint: 'see the documented range of the named parameter in evaluation/src/stats/README.md',
   },
+  /** The join's SQLite store cannot be opened, is of another schema version, or a write failed. */
+  STORE: {
+    code: 'ATP_ERR_EVALUATION_STORE',
+    retriable: true,
+    httpStatus: 503,
+    grpcStatus: 14,
+    hint: 'check the --db path (a writable file made by atp-evaluate) and the disk',
+  },
+  /** A consumed record cannot be parsed or belongs elsewhere; it goes to the dead letters with this code. */
+  MALFORMED_RECORD: {
+    code: 'ATP_ERR_EVALUATION_MALFORMED_RECORD',
+    retriable: false,
+    httpStatus: 400,
+    grpcStatus: 3,
+    hint: 'fix the producer; the record is kept in the dead letters with the field and reason',
+  },
 });

@@ -5,7 +5,9 @@
  *
  * - `inventory.mutations.<region>`: inventory events, keyed by sku (heartbeats by node),
  *   partitioned with murmur2 (partition-for-key.ts).
- * - `order.outcomes.<region>`: order outcomes (order-outcome.ts), keyed by decision id.
+ * - `order.outcomes.<region>`: order outcomes (order-outcome.ts), keyed by decision id; in a
+ *   simulated world also stock truths (stock-truth.ts), told apart by `schema`.
+ * - `atp.decisions.<region>`: decision events (decision-event.ts), keyed by decision id.
  * - `<topic>.dlq`: what a consumer could not apply, original bytes plus the reason in headers.
  */
 
@@ -19,4 +21,8 @@ export function deadLetterTopic(topic: string): string {
 
 export function outcomesTopic(region: string): string {
   return `order.outcomes.${region}`;
+}
+
+export function decisionsTopic(region: string): string {
+  return `atp.decisions.${region}`;
 }

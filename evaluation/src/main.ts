@@ -1,0 +1,253 @@
+/**
+ * The outcome join's entry and composition root (`atp-evaluate`):
+ *
+ *   atp-evaluate run --region eu-west --db eval.sqlite --brokers H:P[,H:P]
+ *       [--group-id atp-evaluate-<region>] [--horizon-ms N] [--lateness-ms N] [--http-port 9470]
+ *   atp-evaluate run --region eu-west --db eval.sqlite \
+ *       --decisions-file decisions.ndjson --outcomes-file outcomes.ndjson [--dlq-file F] [--close-all]
+ *   atp-evaluate report --db eval.sqlite [--region R] [--arm A] [--confidence 0.95] [--json]
+ *
+ * `run` joins `atp.decisions.<region>` and `order.outcomes.<region>` (Kafka,
+ * until SIGTERM/SIGINT) or two NDJSON files (until their end) into the SQLite
+ * store, serving GET /metrics and GET /v1/evaluation meanwhile; malformed
+ * records go to `<topic>.dlq` (Kafka) or the --dlq-file (files) with the
+ * field and reason. `report` reads the store. Exit codes: 0 ok, 1 failed,
+ * 2 bad flags, 3 the stop did not finish in time.
+ */
+import { resolve } from 'node:path';
+import {
+  createProgram,
+  EXIT_OK,
+  EXIT_STOP_TIMED_OUT,
+  flagError,
+  intFlag,
+  listFlag,
+  numberFlag,
+  onAction,
+  parsedFlag,
+  portFlag,
+  requiredFlag,
+  runProgram,
+} from '@mercato/platform/flags';
+import { waitForStopSignal } from '@mercato/platform/lifecycle';
+import { createLogger, type Logger } from '@mercato/platform/logger';
+import { runMain } from '@mercato/platform/run-main';
+import { parseRegionName } from '@mercato/proto/v1/regions';
+import { decisionsTopic, outcomesTopic } from '@mercato/proto/v1/topics';
+import { FileDeadLetterSink } from './dead-letters/file-dead-letter-sink.js';
+import { KafkaDeadLetterSink } from './dead-letters/kafka-dead-letter-sink.js';
+import { EvaluationService, type EvaluationServiceParts } from './evaluation-service.js';
+import { DEFAULT_HORIZON_MS, DEFAULT_LATENESS_MS } from './join/outcome-join.js';
+import { SqliteJoinStore } from './join/sqlite-join-store.js';
+import { buildReport, formatReport } from './report/evaluation-report.js';
+import { KafkaRecordSource } from './sources/kafka-record-source.js';
+import { NdjsonRecordSource } from './sources/ndjson-record-source.js';
+import { DEFAULT_CONFIDENCE } from './stats/wilson-interval.js';
+
+export const DEFAULT_HTTP_PORT = 9470;
+export const DEFAULT_HTTP_HOST = '127.0.0.1';
+/** `--http-port off`: no HTTP edge. */
+export const HTTP_OFF = 'off';
+const MAX_WINDOW_MS = 30 * 24 * 3_600_000;
+const ARM_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+export interface RawRunFlags {
+  region?: string;
+  db?: string;
+  brokers?: string;
+  groupId?: string;
+  clientId?: string;
+  decisionsFile?: string;
+  outcomesFile?: string;
+  dlqFile?: string;
+  closeAll?: boolean;
+  horizonMs?: string;
+  latenessMs?: string;
+  httpPort?: string;
+  httpHost?: string;
+  logLevel?: string;
+}
+
+/** Validates `run`'s flags into the service's parts (errors name the flag). */
+export function runPartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationServiceParts {
+  const region = parsedFlag(
+    requiredFlag(f.region, '--region', 'the region whose streams to join'),
+    '--region',
+    (s) => parseRegionName(s, 'region'),
+  );
+  const dbPath = requiredFlag(f.db, '--db', 'the SQLite file of the join state and figures');
+  const join = {
+    region,
+    horizonMs: intFlag(f.horizonMs, '--horizon-ms', { min: 1, max: MAX_WINDOW_MS }, DEFAULT_HORIZON_MS),
+    latenessMs: intFlag(f.latenessMs, '--lateness-ms', { min: 0, max: MAX_WINDOW_MS }, DEFAULT_LATENESS_MS),
+  };
+  const http =
+    f.httpPort === HTTP_OFF
+      ? null
+      : {
+          port: portFlag(f.httpPort, '--http-port', DEFAULT_HTTP_PORT),
+          host: f.httpHost ?? DEFAULT_HTTP_HOST,
+        };
+  const files = f.decisionsFile !== undefined || f.outcomesFile !== undefined;
+  if (files && f.brokers !== undefined)
+    throw flagError('--brokers', 'give either --brokers or the two files, not both');
+  if (files) {
+    const decisionsFile = requiredFlag(
+      f.decisionsFile,
+      '--decisions-file',
+      'the decision log (NDJSON) beside --outcomes-file',
+    );
+    const outcomesFile = requiredFlag(
+      f.outcomesFile,
+      '--outcomes-file',
+      'the outcome log (NDJSON) beside --decisions-file',
+    );
+    return {
+      join,
+      dbPath,
+      source: new NdjsonRecordSource(decisionsFile, outcomesFile),
+      deadLetters: new FileDeadLetterSink(f.dlqFile ?? `${resolve(dbPath)}.dlq.ndjson`),
+      http,
+      closeAllAtEnd: f.closeAll === true,
+      logger,
+    };
+  }
+  if (f.dlqFile !== undefined)
+    throw flagError(
+      '--dlq-file',
+      'only with --decisions-file/--outcomes-file (Kafka dead letters go to <topic>.dlq)',
+    );
+  if (f.closeAll === true)
+    throw flagError('--close-all', 'only with --decisions-file/--outcomes-file (a stream has no end)');
+  const brokers = listFlag(
+    requiredFlag(f.brokers, '--brokers', 'host:port[,...], or --decisions-file and --outcomes-file'),
+    '--brokers',
+  );
+  const clientId = f.clientId ?? `atp-evaluate-${region}-${process.pid}`;
+  return {
+    join,
+    dbPath,
+    source: new KafkaRecordSource({
+      brokers,
+      clientId,
+      groupId: f.groupId ?? `atp-evaluate-${region}`,
+      decisionsTopic: decisionsTopic(region),
+      outcomesTopic: outcomesTopic(region),
+      logger,
+    }),
+    deadLetters: new KafkaDeadLetterSink({ brokers, clientId, logger }),
+    http,
+    closeAllAtEnd: false,
+    logger,
+  };
+}
+
+async function runCommand(f: RawRunFlags): Promise<number> {
+  const logger = createLogger({ name: 'atp-evaluate', level: f.logLevel ?? 'info' });
+  const parts = runPartsFromFlags(f, logger);
+  const service = new EvaluationService(parts);
+  try {
+    await service.start();
+  } catch (err) {
+    await service.stop();
+    throw err;
+  }
+  logger.info(
+    { region: parts.join.region, db: parts.dbPath, httpPort: service.httpPort },
+    'outcome join running',
+  );
+  let failed: unknown = null;
+  const finished = service.finished().catch((err: unknown) => {
+    failed = err;
+  });
+  await waitForStopSignal(finished);
+  const stopped = await service.stop();
+  if (failed !== null) throw failed;
+  return stopped === 'late' ? EXIT_STOP_TIMED_OUT : EXIT_OK;
+}
+
+interface RawReportFlags {
+  db?: string;
+  region?: string;
+  arm?: string;
+  confidence?: string;
+  json?: boolean;
+}
+
+async function reportCommand(f: RawReportFlags): Promise<number> {
+  const db = requiredFlag(f.db, '--db', 'the SQLite file atp-evaluate run wrote');
+  const filter = {
+    ...(f.region === undefined
+      ? {}
+      : { region: parsedFlag(f.region, '--region', (s) => parseRegionName(s, 'region')) }),
+    ...(f.arm === undefined ? {} : { arm: armFlag(f.arm) }),
+    confidence: numberFlag(f.confidence, '--confidence', { min: 0.5, max: 0.9999 }, DEFAULT_CONFIDENCE),
+  };
+  const store = new SqliteJoinStore(db, { readonly: true });
+  try {
+    const report = buildReport(store, filter);
+    process.stdout.write(f.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+  } finally {
+    store.close();
+  }
+  return EXIT_OK;
+}
+
+function armFlag(raw: string): string {
+  if (!ARM_RE.test(raw))
+    throw flagError('--arm', `expected an arm id (letters, digits, . _ : -), got "${raw.slice(0, 40)}"`);
+  return raw;
+}
+
+export function evaluateProgram() {
+  const program = createProgram(
+    'atp-evaluate',
+    'the outcome join: decisions x order outcomes -> promise, oversell, reliability, conversion and false denials per arm and segment',
+  );
+  const run = program
+    .command('run')
+    .description('join the decision and outcome streams (Kafka, or two NDJSON files) into the SQLite store')
+    .option('--region <name>', 'region; topics atp.decisions.<region> and order.outcomes.<region> (required)')
+    .option('--db <file>', 'SQLite file of the join state and figures (required; created if absent)')
+    .option('--brokers <list>', 'Kafka bootstrap brokers host:port[,...]')
+    .option('--group-id <id>', 'consumer group (default atp-evaluate-<region>)')
+    .option('--client-id <id>', 'Kafka client id (default atp-evaluate-<region>-<pid>)')
+    .option('--decisions-file <file>', 'decision events, NDJSON (instead of Kafka)')
+    .option('--outcomes-file <file>', 'order outcomes and stock truths, NDJSON (instead of Kafka)')
+    .option('--dlq-file <file>', 'dead letters of a file run (default <db>.dlq.ndjson)')
+    .option(
+      '--close-all',
+      'file run: close every window at the end of the input (unresolved promises counted)',
+    )
+    .option(
+      '--horizon-ms <n>',
+      `an outcome counts if resolved within this of its decision (default ${DEFAULT_HORIZON_MS})`,
+    )
+    .option(
+      '--lateness-ms <n>',
+      `how far behind the newest event a record may arrive and still count (default ${DEFAULT_LATENESS_MS})`,
+    )
+    .option(
+      '--http-port <n|off>',
+      `GET /metrics and /v1/evaluation (default ${DEFAULT_HTTP_PORT}; 0 = any free port)`,
+    )
+    .option('--http-host <host>', `bind address (default ${DEFAULT_HTTP_HOST})`)
+    .option('--log-level <level>', 'pino level (default info)');
+  onAction(run, (f: RawRunFlags) => runCommand(f));
+  const report = program
+    .command('report')
+    .description('print the figures with Wilson intervals, per region x arm x model version and per segment')
+    .option('--db <file>', 'SQLite file written by atp-evaluate run (required)')
+    .option('--region <name>', 'only this region')
+    .option('--arm <id>', 'only this arm')
+    .option('--confidence <p>', `interval confidence (default ${DEFAULT_CONFIDENCE})`)
+    .option('--json', 'the report as JSON (schema atp.evaluation-report.v1)');
+  onAction(report, (f: RawReportFlags) => reportCommand(f));
+  return program;
+}
+
+export function main(argv: readonly string[]): Promise<number> {
+  return runProgram(evaluateProgram(), argv);
+}
+
+runMain(import.meta.url, main);
