@@ -260,11 +260,18 @@ t.test(
     // Back to the version-1 schema, as an older control plane left it.
     const Database = (await import('better-sqlite3')).default;
     const raw = new Database(path);
-    raw.exec('DELETE FROM schema_migrations WHERE version = 2');
+    raw.exec('DELETE FROM schema_migrations WHERE version >= 2');
     for (const stmt of MIGRATIONS_TO_V2) {
       const m = /ALTER TABLE (\w+) ADD COLUMN (\w+)/.exec(stmt);
       raw.exec(`ALTER TABLE ${m?.[1]} DROP COLUMN ${m?.[2]}`);
     }
+    // Tables later versions added (the DDL creates them again on open, their migrations fill them).
+    const tables = raw
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+      .all() as {
+      name: string;
+    }[];
+    for (const { name } of tables) if (!V1_TABLES.has(name)) raw.exec(`DROP TABLE ${name}`);
     raw.close();
     const nowMs = Date.now();
     const migrated = createControlStore({ kind: 'sqlite', path });
@@ -274,6 +281,21 @@ t.test(
     t.equal(row?.expiresAtMs, nowMs + DEFAULT_TOKEN_TTL_S * 1000, 'a token that never expired now does');
   },
 );
+
+/** The tables of a version-1 store (control plane before issue 16). */
+const V1_TABLES = new Set([
+  'schema_migrations',
+  'kill_switches',
+  'routes',
+  'holds',
+  'sellers',
+  'models',
+  'model_rollout',
+  'model_history',
+  'snapshots',
+  'audit_log',
+  'tokens',
+]);
 
 /** Runs `fn` with process.stdout captured (runTokenCreate prints the token there). */
 async function captureStdout(fn: () => Promise<number>): Promise<{ code: number; stdout: string }> {
