@@ -71,6 +71,16 @@ export const DEGRADATIONS = [
 ] as const;
 export type Degradation = (typeof DEGRADATIONS)[number];
 
+/**
+ * What an answer's p_fulfill (and oversell_risk = 1 - p) numbers are. Only
+ * `calibrated` is a probability: the model scored the request and its
+ * bundle's calibration applied. `rule-score` is the rule scorer's score (no
+ * model answered, `model_version` says `rules-only` or the model failed and
+ * `degradations` has `model`); `stock-only` is the naive policy's 1 / 0.
+ */
+export const P_FULFILL_KINDS = ['calibrated', 'rule-score', 'stock-only'] as const;
+export type PFulfillKind = (typeof P_FULFILL_KINDS)[number];
+
 export interface CheckItem {
   sku: string;
   qty: number;
@@ -119,6 +129,8 @@ export interface CheckResponse {
   rulesVersion: string;
   degradations: Degradation[];
   items: ItemDecision[];
+  /** What the items' p_fulfill numbers are (absent from answers built outside the engine, e.g. benchmarks). */
+  pFulfillKind?: PFulfillKind;
 }
 
 /** Parses an untrusted request body (already JSON-decoded). Throws ContractError naming the field. */
@@ -155,6 +167,7 @@ export function checkResponseToJson(r: CheckResponse): Record<string, unknown> {
     model_version: r.modelVersion,
     rules_version: r.rulesVersion,
     degradations: r.degradations,
+    p_fulfill_kind: r.pFulfillKind,
     items: r.items.map((it) => ({
       sku: it.sku,
       qty: it.qty,

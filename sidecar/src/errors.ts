@@ -27,6 +27,8 @@ export const ERR = defineErrors({
     grpcStatus: 12,
   },
   NOT_READY: { code: 'ATP_ERR_NOT_READY', retriable: true, httpStatus: 503, grpcStatus: 14 },
+  /** The request names another region than the sidecar's own: ask that region's sidecar (HTTP 421 Misdirected). */
+  WRONG_REGION: { code: 'ATP_ERR_WRONG_REGION', retriable: false, httpStatus: 421, grpcStatus: 9 },
   /** The feature store could not answer and no cached copy could stand in (the item is denied, not the request). */
   FEATURES_UNAVAILABLE: {
     code: 'ATP_ERR_FEATURES_UNAVAILABLE',

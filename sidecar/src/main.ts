@@ -2,15 +2,20 @@
  * The sidecar's process entry (`npm run serve -- --help` lists the flags).
  *
  *   node --import tsx sidecar/src/main.ts serve --region eu-west \
- *     [--redis redis://127.0.0.1:6379] [--model models/<version>] \
+ *     [--redis redis://127.0.0.1:6379] [--model models/<version> | --rules-only] \
  *     [--http-port 8787] [--grpc-port 8788] [--host 127.0.0.1] \
- *     [--mode enforce|shadow|off] [--enforce model|baseline] \
+ *     [--mode enforce|shadow|off] [--enforce model|baseline|naive] \
+ *     [--world-clock <simEpochMs>@<wallEpochMs>x<speed>] \
  *     [--decision-log <file>|stdout|off] [--hot-cache-records 1000000] [--log-level info] \
  *     [--control-plane host:port --control-url http://host:port --control-token-file f \
  *      --state-dir dir --trusted-key pub.pem [--models-root dir] [--sidecar-id id]]
  *
  * Without --redis the sidecar runs on its embedded in-memory stores (empty
- * until something feeds them). Logs are pino JSON on stdout; once both edges
+ * until something feeds them). Without --model it answers with the committed
+ * trained bundle (models/CURRENT, verified like any bundle); --rules-only, or
+ * a bundle that fails verification, leaves the rule scorer answering, every
+ * answer flagged `degraded: model`. With --control-plane the control plane's
+ * rollouts choose the model (no local default is loaded). Logs are pino JSON on stdout; once both edges
  * listen it logs `{"event":"listening","httpPort":..,"grpcPort":..}`.
  * SIGTERM/SIGINT stop it cleanly. Exit codes (platform flags): EXIT_OK,
  * EXIT_FAILED (start failed), EXIT_USAGE (bad flags, `CODE --flag: problem`
@@ -39,6 +44,7 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
     grpcPort: config.grpcPort,
     mode: config.mode,
     enforce: config.enforce,
+    clock: config.clock.now,
     logger,
     hotCacheRecords: config.hotCacheRecords === 0 ? false : config.hotCacheRecords,
     decisionLogSink:
@@ -48,14 +54,20 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
           ? new StdoutSink()
           : new NdjsonFileSink(config.decisionLog),
     ...(config.modelDir === null ? {} : { modelDir: config.modelDir }),
+    rulesOnly: config.modelChoice === 'rules-only',
+    batchMaxAgeMs: config.batchMaxAgeMs,
     ...(config.controlLink === null ? {} : { controlLink: config.controlLink }),
   };
   try {
     if (config.redisUrl !== null) {
-      const stores = await connectRedisStores(config.redisUrl, config.region);
+      const stores = await connectRedisStores(config.redisUrl, config.region, {
+        clock: config.clock,
+        logger,
+      });
       sc.featureReader = stores.featureReader;
       sc.nodeDirectory = stores.nodeDirectory;
       sc.reservations = stores.reservations;
+      sc.streamHealth = stores.streamHealth;
       sc.closers = stores.closers;
     }
   } catch (err) {
@@ -93,12 +105,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--http-port <port>', 'HTTP port (0 = any free port)')
     .option('--grpc-port <port>', 'gRPC port (0 = any free port)')
     .option('--redis <url>', 'regional Redis (features, directory, reservations); default: in-memory')
-    .option('--model <dir>', 'model bundle folder (models/<version>); default: rules only')
+    .option('--model <dir>', 'model bundle folder (models/<version>) or models root; default: models/CURRENT')
+    .option('--rules-only', 'answer with the rule scorer (flagged degraded: model); no model is loaded')
     .option('--mode <mode>', 'mode when no control route matches: off | shadow | enforce')
-    .option('--enforce <side>', 'which side answers when a model is loaded: model | baseline')
+    .option(
+      '--enforce <side>',
+      'which side answers: model (baseline without a model) | baseline (rule scorer) | naive (on hand - reserved >= qty)',
+    )
     .option('--decision-log <dest>', 'decision-log NDJSON: a file path, stdout, or off')
     .option('--hot-cache-records <n>', 'hot cache bound in (sku,node) records; 0 = no cache')
     .option('--log-level <level>', 'pino log level')
+    .option(
+      '--batch-max-age-h <hours>',
+      'batch node features older than this are flagged batch-stale (default 36)',
+    )
+    .option(
+      '--world-clock <spec>',
+      'business time of a closed-loop world, <simEpochMs>@<wallEpochMs>x<speed>; default: the wall clock',
+    )
     .option('--control-plane <host:port>', "control plane's watch stream (gRPC); default: embedded snapshot")
     .option('--control-url <url>', 'control plane admin URL, for model bundle downloads')
     .option('--control-token-file <path>', 'file holding a viewer token for the control plane')
@@ -110,6 +134,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     // A refused flag throws INVALID_FLAG naming it: runProgram prints it and exits EXIT_USAGE.
     const config = parseServeFlags(opts);
     config.controlLink = parseControlLinkFlags(opts, config.region, (p) => readFileSync(p, 'utf8'));
+    // A watched control plane rolls models out itself: the committed default is not loaded beside it.
+    if (config.controlLink !== null && config.modelChoice === 'default') config.modelDir = null;
     return runServe(config);
   });
   return runProgram(program, argv);

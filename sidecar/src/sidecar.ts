@@ -4,10 +4,11 @@
  * edges. Nothing starts at import; `start()` binds the ports, loads and warms
  * the model (readiness turns true after), `stop()` releases everything.
  *
- * Defaults are the embedded ones (`npm start`): in-memory features,
- * directory, reservations and stream health; no model (rules-only, not
- * flagged). Production passes Redis adapters (see redis-wiring.ts) and a
- * model folder.
+ * Defaults are the embedded ones: in-memory features, directory,
+ * reservations and stream health; no model (rules-only, not flagged unless
+ * `rulesOnly` says the rule scorer was chosen in place of a model). `serve`
+ * (main.ts) passes Redis adapters (see redis-wiring.ts) and the committed
+ * model bundle by default.
  */
 
 import { MemoryFeatureStore } from '@mercato/adapters/memory/memory-feature-store';
@@ -39,6 +40,12 @@ export const DEFAULT_MODE: Mode = 'enforce';
 /** Which side answers when a model is active; the other is logged. */
 export const DEFAULT_ENFORCED_SIDE: EnforcedSide = 'model';
 export const DEFAULT_RULES_VERSION = 'rules-v0';
+/**
+ * How long the control plane's watch may be lost (no event, not connected)
+ * before answers say `control-plane`: the watch client itself calls a
+ * stream stale after three missed 5 s heartbeats, plus a reconnect attempt.
+ */
+export const CONTROL_LOST_AFTER_MS = 30_000;
 
 export interface SidecarConfig {
   region: string;
@@ -62,6 +69,11 @@ export interface SidecarConfig {
   control?: ControlState;
   /** A model bundle folder to load, verify and warm at start; on failure the rule scorer answers, flagged. */
   modelDir?: string;
+  /**
+   * The rule scorer answers in place of a model by choice (`serve
+   * --rules-only`): every answer is flagged `degraded: model` all the same.
+   */
+  rulesOnly?: boolean;
   /** Session factory for bundles (default: onnxruntime-node). */
   loadRanker?: RankerLoader;
   bundleVerifier?: BundleVerifier;
@@ -72,6 +84,10 @@ export interface SidecarConfig {
   /** Decision-log sink; null or absent = no decision log. */
   decisionLogSink?: DecisionLogSink | null;
   logger?: Logger;
+  /** Watch lost this long (wall ms) before answers say `control-plane` (default CONTROL_LOST_AFTER_MS). */
+  controlLostAfterMs?: number;
+  /** Age past which batch node features are stale, in business ms (default BATCH_FEATURES_MAX_AGE_MS). */
+  batchMaxAgeMs?: number;
   /** Collect Node default metrics (GC, event loop) too (default true). */
   defaultMetrics?: boolean;
   /** Closed by stop() after the edges (Redis clients, refresh timers). */
@@ -135,6 +151,13 @@ export function createSidecar(config: SidecarConfig): Sidecar {
   const metrics = new SidecarMetrics({
     defaultMetrics: config.defaultMetrics,
     hotCacheRecords: cache === null ? undefined : () => cache.records,
+    batchFeatures: () => {
+      const info = nodeDirectory.batchInfo();
+      return {
+        version: nodeDirectory.batchVersion,
+        ageS: info === null ? null : (clock() - info.computedAtMs) / 1000,
+      };
+    },
   });
   const models = new ModelRegistry({
     loadRanker: config.loadRanker ?? ((b) => createOnnxRanker(b)),
@@ -150,11 +173,14 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     },
   });
   metrics.setModel(RULES_ONLY_MODEL_VERSION);
+  if (config.rulesOnly === true) models.expected = true;
   const decisionLog = config.decisionLogSink ? new DecisionLog(config.decisionLogSink) : null;
   if (decisionLog !== null) {
     decisionLog.onDrop = () => metrics.decisionLogDropped.inc();
     decisionLog.onWritten = (n) => metrics.decisionLogWritten.inc(n);
   }
+  /** When the watch was started (wall ms): a link that never connected is lost from then. */
+  let linkStartedAtMs = Date.now();
   const link =
     config.controlLink === undefined
       ? null
@@ -173,6 +199,10 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     decisionLog,
     observer: metrics,
     rulesOnlyVersion: RULES_ONLY_MODEL_VERSION,
+    ...(config.batchMaxAgeMs === undefined ? {} : { batchMaxAgeMs: config.batchMaxAgeMs }),
+    ...(link === null
+      ? {}
+      : { controlLost: controlLostSince(link, () => linkStartedAtMs, config.controlLostAfterMs) }),
     modelFor: (requestId) => link?.follower.modelFor(requestId) ?? null,
   });
   let started = false;
@@ -185,6 +215,16 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     host: config.host,
     port: config.httpPort,
     isReady,
+    readiness: () => {
+      const batch = nodeDirectory.batchInfo();
+      return {
+        region: config.region,
+        model_version: engine.modelVersion,
+        batch_version: nodeDirectory.batchVersion,
+        batch_computed_at_ms: batch?.computedAtMs ?? null,
+        directory_version: nodeDirectory.directoryVersion,
+      };
+    },
     filterSnapshot: () => control.filterSnapshot(engine.modelVersion),
     reservations,
     clock,
@@ -224,6 +264,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
       if (started) return { httpPort: http.port, grpcPort: grpc.port };
       started = true;
       // The persisted last good snapshot applies before the first request is served.
+      linkStartedAtMs = Date.now();
       link?.start();
       decisionLog?.start();
       const httpPort = await http.start();
@@ -249,5 +290,21 @@ export function createSidecar(config: SidecarConfig): Sidecar {
       for (const close of config.closers ?? []) await close();
       started = false;
     },
+  };
+}
+
+/**
+ * The watch is lost when it is not connected and nothing came from the
+ * control plane for `afterMs` (wall time: the link is about the machine,
+ * not the world), counted from start when it never connected.
+ */
+function controlLostSince(
+  link: ControlLink,
+  startedAtMs: () => number,
+  afterMs = CONTROL_LOST_AFTER_MS,
+): () => boolean {
+  return () => {
+    const s = link.watch.stats;
+    return !s.connected && Date.now() - Math.max(s.lastEventAtMs, startedAtMs()) > afterMs;
   };
 }

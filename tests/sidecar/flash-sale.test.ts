@@ -73,6 +73,9 @@ t.test(`flash sale: ${SIDECARS} sidecars, ${DECISIONS} concurrent checkouts, ${U
         '0',
         '--log-level',
         'info',
+        // The reservation path under load is what this test measures: the rule scorer, as before the
+        // trained bundle became serve's default.
+        '--rules-only',
       ]),
     ),
   );

@@ -14,6 +14,9 @@ t.test('serve flags are validated with errors naming the flag', async (t) => {
     [{ region: 'eu-west', mode: 'loud' }, '--mode'],
     [{ region: 'eu-west', enforce: 'both' }, '--enforce'],
     [{ region: 'eu-west', hotCacheRecords: '-1' }, '--hot-cache-records'],
+    [{ region: 'eu-west', worldClock: 'soon' }, '--world-clock'],
+    [{ region: 'eu-west', worldClock: '1700000000000@1700000000000x0' }, '--world-clock'],
+    [{ region: 'eu-west', worldClock: '1700000000000@1700000000000x5000' }, '--world-clock'],
   ];
   for (const [raw, flag] of cases) {
     const err = t.throws(() => parseServeFlags(raw)) as unknown as {
@@ -29,6 +32,19 @@ t.test('serve flags are validated with errors naming the flag', async (t) => {
   t.equal(ok.httpPort, 0);
   t.equal(ok.mode, 'enforce');
   t.equal(ok.redisUrl, 'redis://127.0.0.1:6379');
+  t.equal(ok.clock.speed, 1, 'the wall clock by default');
+  t.ok(Math.abs(ok.clock.now() - Date.now()) < 1_000);
+  t.equal(parseServeFlags({ region: 'eu-west', enforce: 'naive' }).enforce, 'naive');
+});
+
+t.test('--world-clock runs business time from the simulated epoch at the given speed', async (t) => {
+  const sim = Date.UTC(2024, 0, 1);
+  const wall = Date.now();
+  const c = parseServeFlags({ region: 'eu-west', worldClock: `${sim}@${wall}x60` }).clock;
+  t.equal(c.speed, 60);
+  const elapsedWall = Date.now() - wall;
+  t.ok(Math.abs(c.now() - (sim + elapsedWall * 60)) < 60 * 50, 'sim epoch + 60x the wall time elapsed');
+  t.equal(c.wallMs(60_000), 1_000, 'a business minute takes a wall second');
 });
 
 t.test('the process exits 2 and names the flag on bad input', async (t) => {

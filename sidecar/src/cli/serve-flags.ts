@@ -5,10 +5,14 @@
  * `--http-port: expected an integer 0..65535, got "x"`.
  */
 import { existsSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Clock, clockFrom } from '@mercato/platform/clock';
 import { flagError, intFlag, oneOfFlag, portFlag, urlFlag } from '@mercato/platform/flags';
 import { DEFAULT_LOG_LEVEL } from '@mercato/platform/logger';
 import { MODES, type Mode } from '@mercato/proto/v1/decision';
+import { parseRegionName } from '@mercato/proto/v1/regions';
 import type { ControlLinkConfig } from '../control/control-link.js';
+import { BATCH_FEATURES_MAX_AGE_MS } from '../decision/policies/batch-freshness.js';
 import type { EnforcedSide } from '../decision/ports.js';
 import { DEFAULT_ENFORCED_SIDE, DEFAULT_MODE } from '../sidecar.js';
 
@@ -18,10 +22,26 @@ export const DEFAULT_HOST = '127.0.0.1';
 /** Hot cache bound in (sku,node) records; 0 turns the cache off. */
 export const DEFAULT_HOT_CACHE_RECORDS = 1_000_000;
 export const MAX_HOT_CACHE_RECORDS = 50_000_000;
-const REGION_RE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+export const DEFAULT_BATCH_MAX_AGE_H = BATCH_FEATURES_MAX_AGE_MS / 3_600_000;
+export const MAX_BATCH_MAX_AGE_H = 24 * 30;
+const HOUR_MS = 3_600_000;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-const ENFORCED_SIDES = ['model', 'baseline'] as const;
+const ENFORCED_SIDES = ['model', 'baseline', 'naive'] as const;
 const REDIS_SCHEMES = ['redis', 'rediss'];
+/**
+ * The committed models root: its CURRENT file names the trained bundle
+ * `serve` answers with unless told otherwise (`--model`, `--rules-only`).
+ */
+export const DEFAULT_MODELS_ROOT = fileURLToPath(new URL('../../../models', import.meta.url));
+
+/** Where the bundle a `serve` answers with comes from. */
+export type ModelChoice =
+  /** `--model DIR`: that bundle folder (or models root). */
+  | 'flag'
+  /** No flag: the committed DEFAULT_MODELS_ROOT (models/CURRENT), unless a control plane rolls models out. */
+  | 'default'
+  /** `--rules-only`: the rule scorer answers, flagged `degraded: model`. */
+  | 'rules-only';
 
 export interface ServeConfig {
   region: string;
@@ -29,7 +49,9 @@ export interface ServeConfig {
   httpPort: number;
   grpcPort: number;
   redisUrl: string | null;
+  /** The bundle folder (or models root) to load at start; null = none (rules only, or the control plane's). */
   modelDir: string | null;
+  modelChoice: ModelChoice;
   mode: Mode;
   enforce: EnforcedSide;
   /** A file path, 'stdout', or null (off). */
@@ -39,23 +61,42 @@ export interface ServeConfig {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Control-plane watch (parsed by control-link.ts from the --control-* flags); null = embedded snapshot. */
   controlLink: ControlLinkConfig | null;
+  /** Age past which batch node features are stale (`--batch-max-age-h`), in ms. */
+  batchMaxAgeMs: number;
+  /** Business time (`--world-clock`): the wall clock unless a closed-loop world pins one. */
+  clock: Clock;
 }
 
 /** Raw commander values: strings (or undefined) keyed by camel-cased flag name. */
 export type RawServeFlags = Partial<
-  Record<Exclude<keyof ServeConfig, 'controlLink'> | 'redis' | 'model', string | undefined>
->;
+  Record<
+    | Exclude<keyof ServeConfig, 'controlLink' | 'clock' | 'modelChoice' | 'batchMaxAgeMs'>
+    | 'redis'
+    | 'model'
+    | 'worldClock'
+    | 'batchMaxAgeH',
+    string | undefined
+  >
+> & { rulesOnly?: boolean };
 
 export function parseServeFlags(raw: RawServeFlags): ServeConfig {
   const region = raw.region;
-  if (region === undefined || !REGION_RE.test(region)) {
-    throw flagError('--region', 'required: a region name (lowercase letters, digits, dashes)');
+  if (region === undefined) throw flagError('--region', 'required: the region this sidecar serves');
+  try {
+    parseRegionName(region, '--region');
+  } catch (err) {
+    throw flagError('--region', (err as Error).message);
   }
   const redisUrl = raw.redis === undefined ? null : urlFlag(raw.redis, '--redis', REDIS_SCHEMES);
-  const modelDir = raw.model ?? null;
-  if (modelDir !== null && (!existsSync(modelDir) || !statSync(modelDir).isDirectory())) {
-    throw flagError('--model', `no bundle folder at ${modelDir}`);
+  const rulesOnly = raw.rulesOnly === true;
+  if (rulesOnly && raw.model !== undefined) {
+    throw flagError('--rules-only', 'cannot be combined with --model (choose one)');
   }
+  if (raw.model !== undefined && (!existsSync(raw.model) || !statSync(raw.model).isDirectory())) {
+    throw flagError('--model', `no bundle folder at ${raw.model}`);
+  }
+  const modelChoice: ModelChoice = rulesOnly ? 'rules-only' : raw.model !== undefined ? 'flag' : 'default';
+  const modelDir = rulesOnly ? null : (raw.model ?? DEFAULT_MODELS_ROOT);
   return {
     region,
     host: raw.host ?? DEFAULT_HOST,
@@ -63,6 +104,7 @@ export function parseServeFlags(raw: RawServeFlags): ServeConfig {
     grpcPort: portFlag(raw.grpcPort, '--grpc-port', DEFAULT_GRPC_PORT),
     redisUrl,
     modelDir,
+    modelChoice,
     mode: oneOfFlag(raw.mode, '--mode', MODES, DEFAULT_MODE),
     enforce: oneOfFlag(raw.enforce, '--enforce', ENFORCED_SIDES, DEFAULT_ENFORCED_SIDE),
     decisionLog: raw.decisionLog === undefined || raw.decisionLog === 'off' ? null : raw.decisionLog,
@@ -74,5 +116,22 @@ export function parseServeFlags(raw: RawServeFlags): ServeConfig {
     ),
     logLevel: oneOfFlag(raw.logLevel, '--log-level', LOG_LEVELS, DEFAULT_LOG_LEVEL),
     controlLink: null,
+    batchMaxAgeMs:
+      intFlag(
+        raw.batchMaxAgeH,
+        '--batch-max-age-h',
+        { min: 1, max: MAX_BATCH_MAX_AGE_H },
+        DEFAULT_BATCH_MAX_AGE_H,
+      ) * HOUR_MS,
+    clock: worldClockFlag(raw.worldClock),
   };
+}
+
+/** `--world-clock <simEpochMs>@<wallEpochMs>x<speed>` (platform clock); absent = the wall clock. */
+function worldClockFlag(raw: string | undefined): Clock {
+  try {
+    return clockFrom(raw);
+  } catch (err) {
+    throw flagError('--world-clock', (err as Error).message);
+  }
 }

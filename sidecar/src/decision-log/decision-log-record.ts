@@ -52,8 +52,8 @@ export interface DecisionLogRecord {
   zone: string;
   channel: Channel;
   mode: Mode;
-  /** Which side the answer followed. */
-  enforced: 'model' | 'baseline';
+  /** Which side the answer followed (`naive`: stock only, a world's reference policy). */
+  enforced: 'model' | 'baseline' | 'naive';
   decision: 'allow' | 'deny';
   /** allow/deny each side would have answered (before reservation). */
   modelDecision: 'allow' | 'deny' | null;

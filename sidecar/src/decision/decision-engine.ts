@@ -5,7 +5,7 @@
  *   gate    control rules: compliance hold, kill switch, hot-SKU sketch, lag
  *   plan    features -> candidates, hard rules, node health, rule baseline, batch rows
  *   score   one batched ranker run + calibration + thresholds + units_p10 ladder
- *   decide  each side's item decision (model / baseline); the enforced side answers
+ *   decide  each side's item decision (model / baseline / naive); the enforced side answers
  *   reserve soft reservations at checkout, in enforce mode
  *
  * Shadow evaluation: whenever a model is active, the rule baseline is
@@ -17,12 +17,19 @@
 import { SkuRateSketch } from '@mercato/features/sku-rate-sketch';
 import type { FeatureReader, NodeDirectory, StreamHealth } from '@mercato/features/store-ports';
 import { AtpError } from '@mercato/platform/errors';
-import type { CheckRequest, CheckResponse, Degradation, Mode } from '@mercato/proto/v1/decision';
+import type {
+  CheckRequest,
+  CheckResponse,
+  Degradation,
+  Mode,
+  PFulfillKind,
+} from '@mercato/proto/v1/decision';
 import { ERR } from '../errors.js';
 import { BatchPool } from './batch-pool.js';
 import { newDecisionId } from './decision-id.js';
 import { decisionRecord } from './decision-record.js';
 import type { ItemOutcome } from './item-states.js';
+import { BATCH_FEATURES_MAX_AGE_MS, batchStale } from './policies/batch-freshness.js';
 import { DEFAULT_THRESHOLDS } from './policies/thresholds.js';
 import type {
   CheckContext,
@@ -44,6 +51,16 @@ import { type PlanDeps, planItems, readFeatures } from './stages/plan.js';
 import { type ReserveDeps, reserveItems } from './stages/reserve.js';
 import { type ScoreDeps, scoreItems } from './stages/score.js';
 
+/**
+ * What the answered side's p_fulfill numbers are: only the model's are
+ * calibrated probabilities; the rule scorer's are scores, the naive side's 1 / 0.
+ */
+const P_FULFILL_KIND: Record<EnforcedSide, PFulfillKind> = {
+  model: 'calibrated',
+  baseline: 'rule-score',
+  naive: 'stock-only',
+};
+
 export interface DecisionEngineDeps {
   features: FeatureReader | TrackedFeatureReader;
   directory: NodeDirectory;
@@ -56,7 +73,7 @@ export interface DecisionEngineDeps {
   clock: Clock;
   /** Mode when no control route matches the request's route. */
   defaultMode: Mode;
-  /** Which side answers when a model is active (the other is logged). */
+  /** Which side answers (`model`: when a model scored the request); the others are logged. */
   enforce: EnforcedSide;
   decisionLog?: DecisionSink | null;
   observer?: DecisionObserver | null;
@@ -64,6 +81,14 @@ export interface DecisionEngineDeps {
   sketch?: SkuRateSketch;
   /** Rules-only version string reported when no model answers. */
   rulesOnlyVersion: string;
+  /**
+   * True while the control plane's watch has been lost longer than its
+   * bound: the last good snapshot serves, every answer says `control-plane`.
+   * Absent = no control plane is watched (the embedded snapshot).
+   */
+  controlLost?: () => boolean;
+  /** Age past which the batch node features are stale (default BATCH_FEATURES_MAX_AGE_MS). */
+  batchMaxAgeMs?: number;
   /**
    * A staged model rollout: the version this request id falls into, or null
    * for the active model (stable per request id, see model-rollout-follower.ts).
@@ -77,9 +102,11 @@ export class DecisionEngine implements DecisionService {
   private readonly planDeps: PlanDeps;
   private readonly scoreDeps: ScoreDeps;
   private readonly reserveDeps: ReserveDeps;
+  private readonly batchMaxAgeMs: number;
 
   constructor(private readonly deps: DecisionEngineDeps) {
     this.sketch = deps.sketch ?? new SkuRateSketch();
+    this.batchMaxAgeMs = deps.batchMaxAgeMs ?? BATCH_FEATURES_MAX_AGE_MS;
     const observer = deps.observer ?? null;
     this.gateDeps = {
       control: deps.control,
@@ -113,6 +140,11 @@ export class DecisionEngine implements DecisionService {
     const model = this.takeModel(req.requestId);
     try {
       if (d.models.expected && model === null) degraded.add('model');
+      if (d.controlLost?.() === true) degraded.add('control-plane');
+      // Only the model reads batch node features: a stale set matters to answers a model makes.
+      if (model !== null && batchStale(d.directory.batchInfo(), nowMs, this.batchMaxAgeMs)) {
+        degraded.add('batch-stale');
+      }
       const hotRate = (model?.thresholds ?? DEFAULT_THRESHOLDS).hotSkuRatePerMin;
       const gated = req.items.map((it) =>
         gateItem(it.sku, it.qty, req.channel, nowMs, hotRate, gate.killed, this.gateDeps),
@@ -125,11 +157,12 @@ export class DecisionEngine implements DecisionService {
           ? await scoreItems(model, plan, req.channel, nowMs, ctx.deadlineAt, this.scoreDeps, degraded)
           : null;
       const modelOk = scored !== null;
-      const enforced: EnforcedSide = modelOk && d.enforce === 'model' ? 'model' : 'baseline';
+      const enforced: EnforcedSide =
+        d.enforce === 'naive' ? 'naive' : modelOk && d.enforce === 'model' ? 'model' : 'baseline';
       let outcomes: readonly ItemOutcome[] = decideItems(scored ?? plan.items, enforced);
       if (req.channel === 'checkout' && gate.mode === 'enforce' && !gate.killed) {
         checkDeadline(ctx, 'reserving');
-        outcomes = await reserveItems(outcomes, decisionId, nowMs, this.reserveDeps, degraded);
+        outcomes = await reserveItems(outcomes, decisionId, nowMs, enforced, this.reserveDeps, degraded);
       }
       const items = outcomes.map((o) => o.final);
       const response: CheckResponse = {
@@ -143,6 +176,7 @@ export class DecisionEngine implements DecisionService {
         rulesVersion: d.control.rulesVersion,
         degradations: [...degraded],
         items,
+        pFulfillKind: P_FULFILL_KIND[enforced],
       };
       const latencyS = (performance.now() - t0) / 1000;
       d.observer?.decided(response, latencyS);

@@ -15,6 +15,7 @@ import {
 } from '../decision-log/decision-log-record.js';
 import { round } from './item-decision.js';
 import type { EarlyItem, ItemOutcome, PlannedItem, ScoredItem } from './item-states.js';
+import { naiveReason } from './policies/naive-atp.js';
 import type { EnforcedSide } from './ports.js';
 
 export function decisionRecord(
@@ -77,7 +78,10 @@ function sideOutcome(it: ItemDecision): SideOutcome {
   };
 }
 
-/** Per candidate: the model's p and threshold when it scored it, and the reason of the enforced side. */
+/**
+ * Per candidate: the model's p and threshold when it scored it, and the
+ * reason of the enforced side (the naive side's is about stock only).
+ */
 function candidateLogs(item: EarlyItem | PlannedItem | ScoredItem, enforced: EnforcedSide): CandidateLog[] {
   if (item.kind === 'early') return [];
   const scores = item.kind === 'scored' ? item.scores : null;
@@ -90,7 +94,10 @@ function candidateLogs(item: EarlyItem | PlannedItem | ScoredItem, enforced: Enf
       pRule: c.rule.pFulfill,
       threshold: scored ? round(scores.threshold(c.slot), 6) : null,
       health: c.health,
-      reason: c.hard ?? (scored && enforced === 'model' ? scores.verdict(c.slot) : c.rule.reason),
+      reason:
+        enforced === 'naive'
+          ? naiveReason(c, item.ctx.qty)
+          : (c.hard ?? (scored && enforced === 'model' ? scores.verdict(c.slot) : c.rule.reason)),
     };
   });
 }

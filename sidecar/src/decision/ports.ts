@@ -138,8 +138,14 @@ export interface ControlView {
   seller(nodeId: string): SellerConstraint | undefined;
 }
 
-/** Which side answers when a model is active (the other is logged): the shadow evaluation switch. */
-export type EnforcedSide = 'model' | 'baseline';
+/**
+ * Which side answers (the others are logged): the shadow evaluation switch.
+ * `model` answers when a model scored the request (else the baseline does);
+ * `baseline` is the rule scorer; `naive` is plain available-to-promise (on
+ * hand - reserved >= qty at some serviceable node), a closed-loop world's
+ * reference policy (policies/naive-atp.ts).
+ */
+export type EnforcedSide = 'model' | 'baseline' | 'naive';
 
 /** Where the engine hands one record per answered request (the decision log). Never waits, never throws. */
 export interface DecisionSink {

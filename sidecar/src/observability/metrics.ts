@@ -34,10 +34,20 @@ export class SidecarMetrics implements DecisionObserver {
   readonly decisionLogDropped: Counter;
   readonly decisionLogWritten: Counter;
   readonly modelInfo: Gauge<'version'>;
+  /** The batch node-feature set served (1), `none` before one was loaded. */
+  readonly batchFeaturesInfo: Gauge<'version'>;
+  readonly batchFeaturesAgeSeconds: Gauge;
   private readonly decisionChildren = new Map<string, Counter.Internal>();
   private readonly latencyChildren = new Map<string, Histogram.Internal<'channel'>>();
 
-  constructor(opts: { defaultMetrics?: boolean; hotCacheRecords?: () => number } = {}) {
+  constructor(
+    opts: {
+      defaultMetrics?: boolean;
+      hotCacheRecords?: () => number;
+      /** The batch node-feature set served and its age in s (null: none loaded), read at scrape time. */
+      batchFeatures?: () => { version: string; ageS: number | null };
+    } = {},
+  ) {
     const registers = [this.registry];
     this.decisionSeconds = new Histogram({
       name: 'atp_decision_seconds',
@@ -123,6 +133,33 @@ export class SidecarMetrics implements DecisionObserver {
       help: 'The model version answering (1), rules-only when none.',
       labelNames: ['version'],
       registers,
+    });
+    const batch = opts.batchFeatures;
+    this.batchFeaturesInfo = new Gauge({
+      name: 'atp_batch_features_info',
+      help: 'The batch node-feature set version this sidecar serves (1); none before one was loaded.',
+      labelNames: ['version'],
+      registers,
+      ...(batch === undefined
+        ? {}
+        : {
+            collect(this: Gauge<'version'>) {
+              this.reset();
+              this.set({ version: batch().version }, 1);
+            },
+          }),
+    });
+    this.batchFeaturesAgeSeconds = new Gauge({
+      name: 'atp_batch_features_age_seconds',
+      help: 'Age of the batch node-feature set served (business time since the job computed it); -1 when none.',
+      registers,
+      ...(batch === undefined
+        ? {}
+        : {
+            collect(this: Gauge) {
+              this.set(batch().ageS ?? -1);
+            },
+          }),
     });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'atp_' });
   }

@@ -11,11 +11,12 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import type { AtpError } from '@mercato/platform/errors';
 import { bindGrpc, shutdownGrpc } from '@mercato/platform/servers';
-import { checkResponseToJson, parseCheckRequest } from '@mercato/proto/v1/decision';
+import { checkResponseToJson } from '@mercato/proto/v1/decision';
 import { ContractError } from '@mercato/proto/v1/validate';
 import type { CheckContext, DecisionService } from '../../decision/ports.js';
 import { asAtpError } from '../../errors.js';
 import { DEFAULT_DEADLINE_MS, MAX_REQUEST_BODY_BYTES } from '../http/http-server.js';
+import { parseRegionalRequest } from '../request-region.js';
 
 export const ATP_PROTO_PATH = fileURLToPath(new URL('../../../../proto/v1/atp.proto', import.meta.url));
 export const HEALTH_PROTO_PATH = fileURLToPath(new URL('./health.proto', import.meta.url));
@@ -119,7 +120,7 @@ export class GrpcEdge {
         // proto3 has no "absent" for strings: an empty region means "use the sidecar's own".
         const msg = call.request as Record<string, unknown>;
         const normalized = msg.region === '' ? { ...msg, region: undefined } : msg;
-        const request = parseCheckRequest(normalized, { region: this.opts.region });
+        const request = parseRegionalRequest(normalized, this.opts.region);
         if (batch && request.channel !== 'browse')
           throw new ContractError('channel', 'CheckBatch serves "browse"');
         return checkResponseToJson(await this.opts.service.check(request, ctx));

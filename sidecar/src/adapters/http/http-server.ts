@@ -20,11 +20,11 @@ import {
   checkResponseToJson,
   MAX_BROWSE_ITEMS,
   MAX_CHECKOUT_ITEMS,
-  parseCheckRequest,
 } from '@mercato/proto/v1/decision';
 import { asObject, ContractError, reqArray, reqId } from '@mercato/proto/v1/validate';
 import type { CheckContext, DecisionService, ReservationStore } from '../../decision/ports.js';
 import { asAtpError, ERR } from '../../errors.js';
+import { parseRegionalRequest } from '../request-region.js';
 import { readBody } from './read-body.js';
 
 /** A browse page of 100 SKUs is ~5 KiB; 64 KiB leaves room without inviting abuse. */
@@ -45,6 +45,8 @@ export interface HttpEdgeOptions {
   region: string;
   /** Readiness: false until stores are connected and the model is warmed. */
   isReady: () => boolean;
+  /** What /readyz reports beside `status` (versions served: model, batch features, directory). */
+  readiness?: () => Record<string, unknown>;
   /** The snapshot the filter pulls on its tick (modes, kill switches, holds, versions). */
   filterSnapshot: () => unknown;
   /** Order-service callbacks (confirm / release holds); 404 when absent. */
@@ -89,7 +91,7 @@ export class HttpEdge {
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz':
         return this.opts.isReady()
-          ? sendJson(res, 200, { status: 'ready' })
+          ? sendJson(res, 200, { status: 'ready', ...this.opts.readiness?.() })
           : this.fail(res, new AtpError(ERR.NOT_READY, 'sidecar is warming up'));
       case '/v1/filter-snapshot':
         return sendJson(res, 200, this.opts.filterSnapshot());
@@ -111,7 +113,7 @@ export class HttpEdge {
   private async check(req: IncomingMessage, res: ServerResponse, batch: boolean): Promise<void> {
     const ctx = requestContext(req);
     const raw = await readJson(req);
-    const request = parseCheckRequest(raw, { region: this.opts.region });
+    const request = parseRegionalRequest(raw, this.opts.region);
     if (batch && request.channel !== 'browse') {
       throw new ContractError('channel', `check-batch serves "browse" (up to ${MAX_BROWSE_ITEMS} SKUs)`);
     }

@@ -43,6 +43,8 @@ export class RedisReservationStore implements ReservationStore {
     redis: Redis,
     private readonly region: string,
     private readonly clock: () => number = Date.now,
+    /** TTL of a SKU's hold keys in Redis (wall) ms; longer than any hold in business time. */
+    private readonly keyTtlMs: number = HOLD_KEY_TTL_MS,
   ) {
     this.redis = redis as WithScripts;
     if (typeof this.redis.atpReserve !== 'function') {
@@ -80,7 +82,7 @@ export class RedisReservationStore implements ReservationStore {
       req.nowMs,
       req.ttlMs,
       req.atpHint,
-      HOLD_KEY_TTL_MS,
+      this.keyTtlMs,
     );
     return { ok: granted === 1, promised, available: available < 0 ? req.atpHint : available };
   }
@@ -91,7 +93,7 @@ export class RedisReservationStore implements ReservationStore {
       holdId,
       nowMs,
       CONFIRMED_HOLD_TTL_MS,
-      HOLD_KEY_TTL_MS,
+      this.keyTtlMs,
     );
     if (node === null) return false;
     const day = utcDayKey(nowMs);

@@ -5,7 +5,7 @@
  * smaller node id so answers are stable. After a soft reservation the held
  * option moves first, whatever its rank.
  */
-import type { FulfillmentOption, ItemDecision } from '@mercato/proto/v1/decision';
+import type { FulfillmentOption, ItemDecision, Reason } from '@mercato/proto/v1/decision';
 import { round } from '../item-decision.js';
 import type { Candidate } from './retrieval.js';
 
@@ -17,8 +17,13 @@ export function optionUtility(etaHours: number, cost: number): number {
   return 1 / (1 + etaHours / ETA_HALF_UTILITY_H) - COST_WEIGHT * cost;
 }
 
-/** The wire option for a candidate promised with probability `p`. */
-export function fulfillmentOption(c: Candidate, p: number, utility: number): FulfillmentOption {
+/** The wire option for a candidate promised with probability `p`, for `reasons` (ATP_OK first). */
+export function fulfillmentOption(
+  c: Candidate,
+  p: number,
+  utility: number,
+  reasons: Reason[],
+): FulfillmentOption {
   return {
     nodeId: c.node.nodeId,
     nodeType: c.node.nodeType,
@@ -26,7 +31,7 @@ export function fulfillmentOption(c: Candidate, p: number, utility: number): Ful
     cost: round(c.cost, 2),
     score: round(p * utility, 6),
     pFulfill: round(p, 6),
-    reasons: ['ATP_OK'],
+    reasons,
   };
 }
 

@@ -39,7 +39,8 @@ export function answerWithoutHold(
   hot: boolean,
 ): ItemDecision {
   if (failure === 'down' && !hot && sellable - item.qty >= WIDE_MARGIN_UNITS) {
-    return { ...item, options: [option], reasons: ['ATP_OK', 'WIDE_MARGIN'] };
+    const unheld = { ...option, reasons: [...option.reasons, 'WIDE_MARGIN' as const] };
+    return { ...item, options: [unheld], reasons: ['ATP_OK', 'WIDE_MARGIN'] };
   }
   return deniedItem(item, 'RESERVATION_FAILED');
 }

@@ -4,7 +4,9 @@
  *
  * - baseline: the rule scorer's verdict per candidate;
  * - model: the threshold verdict per scored candidate (only when the ranker
- *   answered for the request).
+ *   answered for the request);
+ * - naive: stock only (policies/naive-atp.ts), computed only when it is the
+ *   enforced side (`--enforce naive`).
  * On each side a candidate that passes (and breaks no hard rule) becomes an
  * option, ranked by p_fulfill x utility (policies/option-ranking.ts); an
  * item with no option is denied with every distinct reason its candidates
@@ -14,7 +16,9 @@ import type { FulfillmentOption, ItemDecision, Reason } from '@mercato/proto/v1/
 import { round } from '../item-decision.js';
 import type { EarlyItem, ItemOutcome, PlannedItem, ScoredItem } from '../item-states.js';
 import type { ModelScores } from '../model-scores.js';
+import { naiveDecision } from '../policies/naive-atp.js';
 import { byOptionRank, fulfillmentOption } from '../policies/option-ranking.js';
+import { optionReasons } from '../policies/option-reasons.js';
 import type { EnforcedSide } from '../ports.js';
 
 export function decideItems(
@@ -30,16 +34,18 @@ export function decideItem(item: EarlyItem | PlannedItem | ScoredItem, enforced:
     return { item, baseline: d, model: d, final: d, reservation: 'skipped' };
   }
   const baseline = sideDecision(item, null);
-  if (item.kind === 'planned')
-    return { item, baseline, model: null, final: baseline, reservation: 'skipped' };
-  const model = sideDecision(item, item.scores);
-  return { item, baseline, model, final: enforced === 'model' ? model : baseline, reservation: 'skipped' };
+  const model = item.kind === 'scored' ? sideDecision(item, item.scores) : null;
+  const final =
+    enforced === 'naive' ? naiveDecision(item) : enforced === 'model' && model !== null ? model : baseline;
+  return { item, baseline, model, final, reservation: 'skipped' };
 }
 
 /** One side's answer: the model's when `scores` is given, the rule baseline's otherwise. */
 function sideDecision(item: PlannedItem | ScoredItem, scores: ModelScores | null): ItemDecision {
   const options: FulfillmentOption[] = [];
   const reasons: Reason[] = [];
+  const hot = item.ctx.hot;
+  const staleCache = item.source === 'stale-cache';
   let bestP = 0;
   let units = 0;
   for (const cand of item.cands) {
@@ -68,7 +74,7 @@ function sideDecision(item: PlannedItem | ScoredItem, scores: ModelScores | null
       if (!reasons.includes(reason)) reasons.push(reason);
       continue;
     }
-    options.push(fulfillmentOption(cand.retrieved, p, cand.utility));
+    options.push(fulfillmentOption(cand.retrieved, p, cand.utility, optionReasons(cand, hot, staleCache)));
   }
   options.sort(byOptionRank);
   const best = options[0];

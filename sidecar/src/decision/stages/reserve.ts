@@ -17,7 +17,7 @@ import type { ItemOutcome, PlannedItem, ReservationStatus, ScoredItem } from '..
 import { promoteOption } from '../policies/option-ranking.js';
 import { RESERVATION_TIMEOUT_MS, SOFT_HOLD_TTL_MS } from '../policies/reservation-policy.js';
 import { answerWithoutHold, storeFailure } from '../policies/wide-margin-fallback.js';
-import type { DecisionObserver, ReservationStore, ReserveOutcome } from '../ports.js';
+import type { DecisionObserver, EnforcedSide, ReservationStore, ReserveOutcome } from '../ports.js';
 
 export interface ReserveDeps {
   reservations: ReservationStore;
@@ -33,6 +33,7 @@ export async function reserveItems(
   outcomes: readonly ItemOutcome[],
   holdId: string,
   nowMs: number,
+  enforced: EnforcedSide,
   deps: ReserveDeps,
   degraded: Set<Degradation>,
 ): Promise<readonly ItemOutcome[]> {
@@ -43,7 +44,9 @@ export async function reserveItems(
   }
   if (live === 0) return outcomes;
   const settled = await Promise.all(
-    outcomes.map((o) => (o.item.kind === 'early' ? o : holdItem(o, o.item, holdId, nowMs, deps, degraded))),
+    outcomes.map((o) =>
+      o.item.kind === 'early' ? o : holdItem(o, o.item, holdId, nowMs, enforced, deps, degraded),
+    ),
   );
   if (!settled.every((o) => o.final.available)) {
     for (const o of settled) {
@@ -59,6 +62,7 @@ async function holdItem(
   item: PlannedItem | ScoredItem,
   holdId: string,
   nowMs: number,
+  enforced: EnforcedSide,
   deps: ReserveDeps,
   degraded: Set<Degradation>,
 ): Promise<ItemOutcome> {
@@ -66,7 +70,7 @@ async function holdItem(
   const decision = o.final;
   let i = 0;
   for (const option of decision.options) {
-    const sellable = sellableAt(item, option);
+    const sellable = sellableAt(item, option, enforced);
     let outcome: ReserveOutcome;
     try {
       outcome = await withTimeout(
@@ -108,9 +112,19 @@ function settled(o: ItemOutcome, final: ItemDecision, reservation: ReservationSt
   return { item: o.item, baseline: o.baseline, model: o.model, final, reservation };
 }
 
-/** Sellable units at the option's node as the plan saw them (the option came from that candidate). */
-function sellableAt(item: PlannedItem | ScoredItem, option: FulfillmentOption): number {
-  for (const cand of item.cands) if (cand.retrieved.node.nodeId === option.nodeId) return cand.sellable;
+/**
+ * Sellable units at the option's node as the enforced side saw them (the
+ * option came from that candidate): ATP minus the lag buffer, or plain ATP
+ * for the naive side, which knows no buffer.
+ */
+function sellableAt(
+  item: PlannedItem | ScoredItem,
+  option: FulfillmentOption,
+  enforced: EnforcedSide,
+): number {
+  for (const cand of item.cands) {
+    if (cand.retrieved.node.nodeId === option.nodeId) return enforced === 'naive' ? cand.atp : cand.sellable;
+  }
   throw new AtpError(COMMON_ERR.INTERNAL, `option ${option.nodeId} of ${item.ctx.sku} has no candidate`);
 }
 

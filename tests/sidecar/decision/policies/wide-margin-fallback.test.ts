@@ -46,7 +46,7 @@ t.test(
     const d = answerWithoutHold(item, held, item.qty + WIDE_MARGIN_UNITS, 'down', false);
     t.equal(d.available, true);
     t.same(d.reasons, ['ATP_OK', 'WIDE_MARGIN']);
-    t.same(d.options, [held]);
+    t.same(d.options, [{ ...held, reasons: ['ATP_OK', 'WIDE_MARGIN'] }], 'the option says it was not held');
   },
 );
 
