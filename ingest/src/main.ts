@@ -20,6 +20,7 @@ import { RedisFeatureStore } from '@mercato/adapters/redis/redis-feature-store';
 import { RedisIngestStateStore } from '@mercato/adapters/redis/redis-stream-health';
 import { parseRedisUrl, redactRedisUrl } from '@mercato/adapters/redis/redis-url';
 import type { FeatureSink, IngestStateStore } from '@mercato/features/store-ports';
+import { type Clock, clockFrom } from '@mercato/platform/clock';
 import { AtpError, COMMON_ERR, errorLine, hasCode, toAtpError } from '@mercato/platform/errors';
 import {
   type Command,
@@ -88,6 +89,7 @@ export interface RawIngestFlags {
   metricsPort?: string;
   metricsHost?: string;
   logLevel?: string;
+  worldClock?: string;
 }
 
 /** Config field -> the flag that sets it, so validation errors name what the user typed. */
@@ -150,7 +152,26 @@ export function ingestProgram(): Command {
       '--metrics-host <host>',
       `address the metrics/health server binds (default ${DEFAULT_METRICS_HOST}; 0.0.0.0 exposes it, e.g. in a pod)`,
     )
-    .option('--log-level <level>', `${LOG_LEVELS.join('|')} (default ${DEFAULT_LOG_LEVEL})`);
+    .option('--log-level <level>', `${LOG_LEVELS.join('|')} (default ${DEFAULT_LOG_LEVEL})`)
+    .option(
+      '--world-clock <spec>',
+      'run on a closed-loop world clock <simEpochMs>@<wallEpochMs>x<speed> (lag and event ages in world time); default: the wall clock',
+    );
+}
+
+/**
+ * The business clock of `--world-clock` (absent: the wall clock). Event ages
+ * and lag are measured against it: a world's events carry simulated Kafka
+ * timestamps, which the wall clock would read as hours old.
+ */
+export function clockFromFlags(f: Pick<RawIngestFlags, 'worldClock'>): Clock {
+  try {
+    return f.worldClock === undefined
+      ? clockFrom(undefined)
+      : parsedFlag(f.worldClock, '--world-clock', clockFrom);
+  } catch (err) {
+    throw namingTheFlag(err);
+  }
 }
 
 /** Validates raw flags into a config; throws ATP_ERR_INGEST_CONFIG naming the flag. */
@@ -361,11 +382,15 @@ async function storePorts(
 // ---- process -----------------------------------------------------------------------------------
 
 /** Runs the service until SIGTERM/SIGINT (or `until` settles) and returns the exit code. */
-export async function runIngest(config: IngestConfig, until?: Promise<void>): Promise<number> {
+export async function runIngest(
+  config: IngestConfig,
+  until?: Promise<void>,
+  clock: Clock = clockFrom(undefined),
+): Promise<number> {
   const log = serviceLogger(config);
   let service: IngestService;
   try {
-    service = await startIngestService(config, { logger: log });
+    service = await startIngestService(config, { logger: log, clock: clock.now });
   } catch (err) {
     process.stderr.write(`${errorLine(toAtpError(err, INGEST_ERR.START_FAILED))}\n`);
     return EXIT_FAILED;
@@ -390,14 +415,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = ingestProgram();
   onAction(program, (flags: RawIngestFlags) => {
     let config: IngestConfig;
+    let clock: Clock;
     try {
       config = configFromFlags(flags);
+      clock = clockFromFlags(flags);
     } catch (err) {
       if (!hasCode(err, INGEST_ERR.CONFIG)) throw err;
       process.stderr.write(`${errorLine(err)}\n`);
       return EXIT_USAGE;
     }
-    return runIngest(config);
+    return runIngest(config, undefined, clock);
   });
   return runProgram(program, argv);
 }

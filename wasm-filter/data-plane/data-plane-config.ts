@@ -7,6 +7,7 @@
  * `--timeout-ms`, never both.
  */
 import { readFileSync } from 'node:fs';
+import { type Clock, clockFrom } from '@mercato/platform/clock';
 import { flagError, intFlag, oneOfFlag, parsedFlag, portFlag, requiredFlag } from '@mercato/platform/flags';
 import { parseRegionName } from '@mercato/proto/v1/regions';
 
@@ -20,6 +21,10 @@ export const DEFAULT_ROUTES: readonly string[] = ['/checkout=enforce'];
 export const ROUTE_MODES = ['off', 'shadow', 'enforce'] as const;
 /** The filter's own bounds (wasm-filter/README.md, plugin configuration). */
 export const TIMEOUT_MS_RANGE = { min: 1, max: 10_000 };
+export const SNAPSHOT_TIMEOUT_MS_RANGE = { min: 10, max: 1_000 };
+/** The filter's defaults (wasm-filter/assembly/constants.ts), scaled on a world clock. */
+export const FILTER_DEFAULT_TIMEOUT_MS = 25;
+export const FILTER_DEFAULT_SNAPSHOT_TIMEOUT_MS = 250;
 export const MAX_ROUTES = 32;
 const MAX_ROUTE_PREFIX_CHARS = 256;
 /** pino's levels: the process log and, mapped, the filter's proxy_log lines. */
@@ -39,6 +44,7 @@ export interface DataPlaneFlags {
   route?: string[];
   timeoutMs?: string;
   logLevel?: string;
+  worldClock?: string;
 }
 
 export interface HostPort {
@@ -58,6 +64,8 @@ export interface DataPlaneConfig {
   /** Which flag the plugin configuration came from, to name it if the filter refuses it. */
   pluginConfigFlag: '--plugin-config' | '--region/--route/--timeout-ms';
   logLevel: DataPlaneLogLevel;
+  /** The filter's business clock: `--world-clock` in a closed-loop world, else the wall clock. */
+  clock: Clock;
 }
 
 export function validateDataPlaneFlags(
@@ -76,8 +84,14 @@ export function validateDataPlaneFlags(
     requiredFlag(flags.sidecar, '--sidecar', 'the atp-sidecar cluster as host:port'),
     '--sidecar',
   );
+  const clock =
+    flags.worldClock === undefined
+      ? clockFrom(undefined)
+      : parsedFlag(flags.worldClock, '--world-clock', clockFrom);
   const plugin =
-    flags.pluginConfig !== undefined ? pluginConfigFromFile(flags, readFile) : pluginConfigFromFlags(flags);
+    flags.pluginConfig !== undefined
+      ? pluginConfigFromFile(flags, readFile)
+      : pluginConfigFromFlags(flags, clock);
   return {
     port,
     host,
@@ -87,6 +101,7 @@ export function validateDataPlaneFlags(
     pluginConfig: plugin.config,
     pluginConfigFlag: flags.pluginConfig !== undefined ? '--plugin-config' : '--region/--route/--timeout-ms',
     logLevel,
+    clock,
   };
 }
 
@@ -117,7 +132,10 @@ export function routeFlag(raw: string): { prefix: string; mode: (typeof ROUTE_MO
   return { prefix, mode };
 }
 
-function pluginConfigFromFlags(flags: DataPlaneFlags): { cluster: string; config: Record<string, unknown> } {
+function pluginConfigFromFlags(
+  flags: DataPlaneFlags,
+  clock: Clock,
+): { cluster: string; config: Record<string, unknown> } {
   const region = parsedFlag(
     requiredFlag(flags.region, '--region', 'the region this data plane serves (or --plugin-config)'),
     '--region',
@@ -131,9 +149,29 @@ function pluginConfigFromFlags(flags: DataPlaneFlags): { cluster: string; config
     config: {
       sidecar_cluster: DEFAULT_SIDECAR_CLUSTER,
       region,
-      ...(timeoutMs === undefined ? {} : { timeout_ms: timeoutMs }),
+      ...worldTimeouts(timeoutMs, clock),
       routes: rawRoutes.map(routeFlag),
     },
+  };
+}
+
+/**
+ * The filter reads one clock for everything: on a world clock its cache
+ * TTLs and margins age in world time, as they should, but its call
+ * deadlines would shrink `speed` times. The wall budgets (--timeout-ms, the
+ * snapshot call's) are therefore given to it in world ms, within the
+ * filter's own bounds; on the wall clock they pass through unchanged.
+ */
+export function worldTimeouts(timeoutMs: number | undefined, clock: Clock): Record<string, number> {
+  if (clock.speed === 1) return timeoutMs === undefined ? {} : { timeout_ms: timeoutMs };
+  const call = Math.round((timeoutMs ?? FILTER_DEFAULT_TIMEOUT_MS) * clock.speed);
+  const snapshot = Math.round(FILTER_DEFAULT_SNAPSHOT_TIMEOUT_MS * clock.speed);
+  return {
+    timeout_ms: Math.max(TIMEOUT_MS_RANGE.min, Math.min(TIMEOUT_MS_RANGE.max, call)),
+    snapshot_timeout_ms: Math.max(
+      SNAPSHOT_TIMEOUT_MS_RANGE.min,
+      Math.min(SNAPSHOT_TIMEOUT_MS_RANGE.max, snapshot),
+    ),
   };
 }
 

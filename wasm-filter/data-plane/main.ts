@@ -6,7 +6,7 @@
  * world run; production is Envoy with the same .wasm (mesh-config/).
  *
  *   atp-data-plane --upstream 127.0.0.1:8081 --sidecar 127.0.0.1:8090 \
- *     [--port 8080] [--host 127.0.0.1] [--log-level info] \
+ *     [--port 8080] [--host 127.0.0.1] [--log-level info] [--world-clock <spec>] \
  *     ( --region eu-west [--route /checkout=enforce]... [--timeout-ms 25] | --plugin-config <file.json> )
  *
  * (or `npm run data-plane -- ...`, or node --import tsx on this file).
@@ -99,7 +99,11 @@ export function dataPlaneProgram(until?: Promise<void>): Command {
       '--timeout-ms <ms>',
       `sidecar call timeout, ${TIMEOUT_MS_RANGE.min}..${TIMEOUT_MS_RANGE.max} (default: the filter's, 25)`,
     )
-    .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default ${DEFAULT_LOG_LEVEL})`);
+    .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default ${DEFAULT_LOG_LEVEL})`)
+    .option(
+      '--world-clock <spec>',
+      "the filter's clock: a closed-loop world's <simEpochMs>@<wallEpochMs>x<speed> (default: the wall clock)",
+    );
   onAction(program, (flags: DataPlaneFlags) => runDataPlane(flags, until));
   return program;
 }
@@ -152,6 +156,7 @@ function createDataPlane(config: DataPlaneConfig, wasmPath: string, logger: Logg
     upstream: config.upstream,
     clusters: { [config.sidecarCluster]: config.sidecar },
     logLevel: FILTER_LOG_LEVEL[config.logLevel],
+    now: config.clock.now,
     onLog: (entry: LogEntry) =>
       logger[PINO_LEVEL[entry.level]]({ source: 'filter', contextId: entry.contextId }, entry.message),
   });

@@ -80,6 +80,8 @@ export interface LocalDataPlaneOptions {
   httpCallFailures?: HttpCallFailureMode;
   /** Path answered by the data plane itself with its readiness (default READINESS_PATH). */
   readinessPath?: string;
+  /** The filter's clock, ms since the epoch (default: the real clock; a closed-loop world passes its world clock). */
+  now?: () => number;
 }
 
 export interface LocalDataPlane {
@@ -115,6 +117,7 @@ export function createLocalDataPlane(options: LocalDataPlaneOptions): LocalDataP
         logLevel: options.logLevel ?? DEFAULT_LOG_LEVEL,
         ...(options.onLog !== undefined ? { onLog: options.onLog } : {}),
         ...(options.httpCallFailures !== undefined ? { httpCallFailures: options.httpCallFailures } : {}),
+        ...(options.now !== undefined ? { now: options.now } : {}),
       });
       if (!loaded.start()) {
         const reasons = loaded.logsAtOrAbove('error').map((e) => e.message);

@@ -59,6 +59,11 @@ export class KafkaEventSink implements EventSink {
     return this.writer.stop();
   }
 
+  /** Resolves once every batch sent so far is produced and logged (send() only queues). */
+  flushed(): Promise<void> {
+    return this.writer.flushed();
+  }
+
   async send(batch: readonly DeliveredEvent[]): Promise<void> {
     if (batch.length === 0) return;
     await this.beforeSend?.(batch);

@@ -60,6 +60,11 @@ export class KafkaOutcomeSink implements OutcomeSink {
     return this.writer.stop();
   }
 
+  /** Resolves once every batch sent so far is produced and logged (send() only queues). */
+  flushed(): Promise<void> {
+    return this.writer.flushed();
+  }
+
   async send(batch: readonly OrderOutcome[]): Promise<void> {
     if (batch.length === 0) return;
     const published = this.publishWarmup ? batch : batch.filter((o) => !isWarmupOutcome(o));

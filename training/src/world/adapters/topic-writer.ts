@@ -14,6 +14,9 @@ import { ERR } from '../../errors.js';
 import { NdjsonLog } from './ndjson-log.js';
 
 /** Options both sinks take. Exactly one of `brokers` and `producer`. */
+/** Batches queued at most before write() waits for them (a slow broker slows the world, never loses a batch). */
+export const MAX_QUEUED_BATCHES = 256;
+
 export interface KafkaSinkOptions {
   region: string;
   /** Bootstrap brokers: the sink owns a producer (started and stopped with it). */
@@ -37,6 +40,11 @@ export class TopicWriter {
   private readonly owned: OwnedProducer | null;
   private readonly log: NdjsonLog | null;
   private started = false;
+  /** The batches accepted and not yet produced, in order: each starts when the previous one ended. */
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  /** The first produce that failed; every later write rethrows it. */
+  private failure: Error | null = null;
   /** Records produced to the topic so far (file-only records excluded). */
   produced = 0;
 
@@ -87,9 +95,37 @@ export class TopicWriter {
     this.started = true;
   }
 
-  /** Produces `records` (none: file only), then logs `lines`. ATP_ERR_WORLD_IO when the topic refuses. */
+  /**
+   * Accepts a batch: it is produced (then logged) after every batch accepted
+   * before it, and this resolves once it is queued, not acknowledged, so the
+   * world's step never waits on a broker round trip; it waits only while
+   * MAX_QUEUED_BATCHES are still queued (backpressure). A produce that
+   * failed fails this write and every later one (ATP_ERR_WORLD_IO).
+   */
   async write(records: readonly KeyedRecord[], lines: readonly string[]): Promise<void> {
     if (!this.started) throw new AtpError(ERR.WORLD_IO, `the sink of ${this.topic} was not started`);
+    if (this.failure !== null) throw this.failure;
+    this.queued++;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failure === null) await this.writeNow(records, lines);
+      } catch (err) {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+      } finally {
+        this.queued--;
+      }
+    });
+    if (this.queued >= MAX_QUEUED_BATCHES) await this.flushed();
+  }
+
+  /** Resolves once every batch accepted so far is produced and logged; rejects with the first failure. */
+  async flushed(): Promise<void> {
+    await this.chain;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Produces `records` (none: file only), then logs `lines`. ATP_ERR_WORLD_IO when the topic refuses. */
+  private async writeNow(records: readonly KeyedRecord[], lines: readonly string[]): Promise<void> {
     if (records.length > 0) {
       try {
         await this.producer.send(this.topic, records);
@@ -107,6 +143,7 @@ export class TopicWriter {
   async stop(): Promise<void> {
     const wasStarted = this.started;
     this.started = false;
+    await this.chain;
     try {
       if (wasStarted) await this.owned?.stop();
     } finally {

@@ -33,4 +33,6 @@ export const commands = {
   dataPlane: (args: string[]): Command => ({ command: bin('atp-data-plane'), args }),
   sidecar: (args: string[]): Command => tsEntry('sidecar/src/main.ts', ['serve', ...args]),
   ingest: (args: string[]): Command => tsEntry('ingest/src/main.ts', args),
+  /** Builds the filter's .wasm when missing or stale (each data plane would otherwise build it at start). */
+  buildWasm: (): Command => tsEntry('wasm-filter/scripts/build.ts', []),
 };

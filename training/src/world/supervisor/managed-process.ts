@@ -143,11 +143,21 @@ export class ManagedProcess {
     await this.exited;
   }
 
+  /** Waits for a one-shot command to end on its own; SIGKILL after `timeoutMs`. Resolves with its exit code. */
+  async exitWithin(timeoutMs: number): Promise<number | null> {
+    const proc = this.proc;
+    const timer = setTimeout(() => proc?.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    await this.closeLog();
+    return code;
+  }
+
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (null when killed). */
   async stop(graceMs = DEFAULT_STOP_GRACE_MS): Promise<number | null> {
     if (!this.running) {
       const code = await this.exited;
-      this.closeLog();
+      await this.closeLog();
       return code;
     }
     const proc = this.proc;
@@ -156,7 +166,7 @@ export class ManagedProcess {
     const timer = setTimeout(() => proc?.kill('SIGKILL'), graceMs);
     const code = await this.exited;
     clearTimeout(timer);
-    this.closeLog();
+    await this.closeLog();
     return code;
   }
 
@@ -166,8 +176,11 @@ export class ManagedProcess {
     this.start();
   }
 
-  private closeLog(): void {
-    this.log?.end();
+  /** Ends the log file; resolves once everything written is on disk. */
+  private closeLog(): Promise<void> {
+    const log = this.log;
     this.log = null;
+    if (log === null) return Promise.resolve();
+    return new Promise((resolve) => log.end(() => resolve()));
   }
 }

@@ -1,0 +1,116 @@
+/**
+ * Model vs naive ATP in the closed-loop world (issue 12 acceptance): the
+ * same seed and scenario run twice with every real process, once with the
+ * promoted model deciding and once with the sidecars enforcing naive ATP
+ * (on hand - reserved >= qty). The bound: the model's realized oversell
+ * rate is at most OVERSELL_RATIO_BOUND x the naive policy's, at a promise
+ * rate within PROMISE_RATE_TOLERANCE (absolute). Both runs are printed; a
+ * missed bound is reported as MISSED (exit 1), never loosened.
+ *
+ *   node --import tsx bench/world.bench.ts [--minutes 30] [--seed 2] [--speed 60] [--world default|small]
+ *
+ * Writes bench/out/world.json (and each run's reports under bench/out/world-<policy>/).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createProgram, EXIT_FAILED, EXIT_OK, onAction, runProgram } from '../platform/src/flags.js';
+import { runMain } from '../platform/src/run-main.js';
+import { realNumberFlag, wholeNumberFlag } from '../training/src/cli/number-flags.js';
+import type { WorldPolicy } from '../training/src/world/supervisor/world-services.js';
+import { isWorldPresetName, WORLD_PRESETS } from '../training/src/world/world-presets.js';
+import { summaryLines, writeWorldReport } from '../training/src/world/world-report.js';
+import { runWorld, type WorldRunResult } from '../training/src/world/world-run.js';
+
+export const OVERSELL_RATIO_BOUND = 0.5;
+export const PROMISE_RATE_TOLERANCE = 0.01;
+const OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), 'out');
+
+export interface WorldComparison {
+  model: { promiseRate: number | null; realizedOversellRate: number | null; promised: number };
+  naive: { promiseRate: number | null; realizedOversellRate: number | null; promised: number };
+  oversellRatio: number | null;
+  promiseRateGap: number | null;
+  met: boolean;
+}
+
+/** The acceptance reading of two runs on the same seed (null rates: not met, there is nothing to compare). */
+export function compareWorlds(model: WorldRunResult, naive: WorldRunResult): WorldComparison {
+  const side = (r: WorldRunResult) => ({
+    promiseRate: r.summary.promiseRate,
+    realizedOversellRate: r.summary.realizedOversellRate,
+    promised: r.summary.promised,
+  });
+  const m = side(model);
+  const n = side(naive);
+  const oversellRatio =
+    m.realizedOversellRate === null || n.realizedOversellRate === null || n.realizedOversellRate === 0
+      ? null
+      : m.realizedOversellRate / n.realizedOversellRate;
+  const promiseRateGap =
+    m.promiseRate === null || n.promiseRate === null ? null : Math.abs(m.promiseRate - n.promiseRate);
+  const met =
+    oversellRatio !== null &&
+    oversellRatio <= OVERSELL_RATIO_BOUND &&
+    promiseRateGap !== null &&
+    promiseRateGap <= PROMISE_RATE_TOLERANCE;
+  return { model: m, naive: n, oversellRatio, promiseRateGap, met };
+}
+
+interface BenchFlags {
+  minutes?: string;
+  seed?: string;
+  speed?: string;
+  world?: string;
+}
+
+async function bench(f: BenchFlags): Promise<number> {
+  const liveMinutes = realNumberFlag(f.minutes, '--minutes', 0.5, 24 * 60, 30);
+  const seed = wholeNumberFlag(f.seed, '--seed', 0, 0xffff_ffff, 2);
+  const speed = realNumberFlag(f.speed, '--speed', 1, 1_000, 60);
+  const preset = f.world ?? 'default';
+  if (!isWorldPresetName(preset)) throw new Error(`--world: expected default or small, got "${preset}"`);
+  const results: Partial<Record<WorldPolicy, WorldRunResult>> = {};
+  for (const policy of ['model', 'naive'] as const) {
+    const outDir = join(OUT_DIR, `world-${policy}`);
+    const r = await runWorld({
+      world: { seed, liveMinutes, sim: WORLD_PRESETS[preset] },
+      policy,
+      sidecars: 2,
+      speed,
+      outDir,
+    });
+    writeWorldReport(outDir, r);
+    process.stdout.write(`\n${summaryLines(r).join('\n')}\n`);
+    results[policy] = r;
+  }
+  const model = results.model;
+  const naive = results.naive;
+  if (model === undefined || naive === undefined) return EXIT_FAILED;
+  const c = compareWorlds(model, naive);
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(2)}%`);
+  process.stdout.write(
+    `\nmodel: promise rate ${pct(c.model.promiseRate)}, realized oversell ${pct(c.model.realizedOversellRate)}\n` +
+      `naive: promise rate ${pct(c.naive.promiseRate)}, realized oversell ${pct(c.naive.realizedOversellRate)}\n` +
+      `oversell ratio ${c.oversellRatio === null ? 'n/a' : c.oversellRatio.toFixed(3)} (bound <= ${OVERSELL_RATIO_BOUND}), ` +
+      `promise rate gap ${pct(c.promiseRateGap)} (bound <= ${pct(PROMISE_RATE_TOLERANCE)}): ${c.met ? 'MET' : 'MISSED'}\n`,
+  );
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(
+    join(OUT_DIR, 'world.json'),
+    `${JSON.stringify({ seed, liveMinutes, speed, world: preset, comparison: c }, null, 2)}\n`,
+  );
+  return c.met ? EXIT_OK : EXIT_FAILED;
+}
+
+export function main(argv: readonly string[]): Promise<number> {
+  const program = createProgram('world.bench', 'model vs naive ATP in the closed-loop world, same seed')
+    .option('--minutes <n>', 'simulated live minutes per run (default 30)')
+    .option('--seed <k>', 'world seed (default 2, the held-out world)')
+    .option('--speed <x>', 'world clock speed (default 60)')
+    .option('--world <name>', 'default | small (default default)');
+  onAction(program, (f: BenchFlags) => bench(f));
+  return runProgram(program, argv);
+}
+
+runMain(import.meta.url, main);
