@@ -7,7 +7,14 @@
 
 import { dirname } from 'node:path';
 import { AtpError } from '@mercato/platform/errors';
-import { asObject, ContractError, type Obj } from '@mercato/proto/v1/validate';
+import {
+  checkRegionEntries,
+  MAX_REGIONS,
+  parseRegionEntry,
+  type RegionEntry,
+  sortRegions,
+} from '@mercato/proto/v1/region-registry';
+import { asObject, ContractError, type Obj, reqArray } from '@mercato/proto/v1/validate';
 import { AUDIT_MAX_ROWS, AUDIT_RETENTION_DAYS } from './audit/audit-retention.js';
 import { ANONYMOUS_DETAIL_PER_MINUTE, PRINCIPAL_DETAIL_PER_MINUTE } from './audit/refusal-audit.js';
 import { AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL_PER_S } from './auth/auth-failure-limiter.js';
@@ -60,6 +67,15 @@ export interface ControlPlaneConfig {
   trustedKeysPem: string[];
   /** Tokens created at start when their name is free (first admin, development). */
   bootstrapTokens: BootstrapToken[];
+  /**
+   * The region registry to hold (--regions-file: `{"regions": [...]}` in the
+   * registry's JSON form); applied at start when it differs from the store's
+   * (audited as the system). null: keep the store's (a new store gets the
+   * default registry: eu-west, eu-central, us-east).
+   */
+  regions: RegionEntry[] | null;
+  /** Where `regions` came from (the audit record's reason). */
+  regionsSource: string | null;
   watchHeartbeatMs: number;
   watchPollMs: number;
   /** ed25519 private key (PKCS#8 PEM file) that signs snapshots; null = the state dir's (generated once). */
@@ -123,6 +139,8 @@ export function validateControlPlaneConfig(raw: unknown): ControlPlaneConfig {
       trustedKeyPaths: strList(o, 'trustedKeys'),
       trustedKeysPem: strList(o, 'trustedKeysPem'),
       bootstrapTokens: tokens(o),
+      regions: regions(o),
+      regionsSource: str(o, 'regionsSource') ?? null,
       watchHeartbeatMs: ms(o, 'watchHeartbeatMs', 100, 600_000) ?? WATCH_HEARTBEAT_MS,
       watchPollMs: ms(o, 'watchPollMs', 10, 60_000) ?? WATCH_POLL_MS,
       signingKeyPath,
@@ -257,6 +275,17 @@ function strList(o: Obj, key: string): string[] {
     throw new ContractError(key, 'expected a list of non-empty strings');
   }
   return v as string[];
+}
+
+/** `regions`: the registry file's content (`{regions: [...]}`, schema and version ignored) or a bare list. */
+function regions(o: Obj): RegionEntry[] | null {
+  if (o.regions === undefined || o.regions === null) return null;
+  const holder: Obj = Array.isArray(o.regions) ? { regions: o.regions } : asObject(o.regions, 'regions');
+  const list = reqArray(holder, 'regions', '', 1, MAX_REGIONS).map((v, i) =>
+    parseRegionEntry(asObject(v, `regions[${i}]`), `regions[${i}]`),
+  );
+  checkRegionEntries(list);
+  return sortRegions(list);
 }
 
 function tokens(o: Obj): BootstrapToken[] {

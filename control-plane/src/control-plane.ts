@@ -235,7 +235,17 @@ export function createControlPlane(config: ControlPlaneConfig, deps: ControlPlan
         );
       }
       await store.open(clock());
-      const latest = await changes.bootstrap();
+      let latest = await changes.bootstrap();
+      if (config.regions !== null) {
+        const applied = await changes.applyRegions(config.regions, config.regionsSource ?? 'configuration');
+        if (applied !== null) {
+          logger.info(
+            { event: 'regions', registryVersion: applied },
+            'region registry from the configuration applied',
+          );
+          latest = await changes.bootstrap();
+        }
+      }
       const { skipped } = await changes.ensureTokens(config.bootstrapTokens);
       if (skipped.length > 0)
         logger.warn({ names: skipped }, 'bootstrap tokens not created: names already used by other tokens');

@@ -71,6 +71,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   grpcPort: '--grpc-port',
   trustedKeys: '--trusted-key',
   bootstrapTokens: '--bootstrap-tokens',
+  regions: '--regions-file',
   signingKey: '--signing-key',
   stateDir: '--state-dir',
   tlsCert: '--tls-cert',
@@ -89,6 +90,7 @@ export interface ServeFlags {
   grpcPort?: string;
   trustedKey?: string[];
   bootstrapTokens?: string;
+  regionsFile?: string;
   logLevel?: string;
   signingKey?: string;
   stateDir?: string;
@@ -132,6 +134,10 @@ export function controlPlaneProgram(): Command {
     .option(
       '--bootstrap-tokens <file>',
       'JSON [{"name","role","token"}] created at start when the names are free',
+    )
+    .option(
+      '--regions-file <file>',
+      'region registry JSON {"regions":[{"name","residency","redis_url","kafka_brokers","flows"}]}, applied at start when it differs from the store (default: the store\'s; a new store: eu-west, eu-central, us-east)',
     )
     .option('--log-level <level>', `${LOG_LEVELS.join(' | ')} (default ${DEFAULT_LOG_LEVEL})`)
     .option(
@@ -191,6 +197,9 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       trustedKeys: flags.trustedKey ?? [],
       bootstrapTokens:
         flags.bootstrapTokens === undefined ? [] : readJsonFlag(flags.bootstrapTokens, '--bootstrap-tokens'),
+      regions:
+        flags.regionsFile === undefined ? undefined : readJsonFlag(flags.regionsFile, '--regions-file'),
+      regionsSource: flags.regionsFile === undefined ? undefined : `--regions-file ${flags.regionsFile}`,
       signingKey: flags.signingKey,
       stateDir: flags.stateDir,
       tlsCert: flags.tlsCert,

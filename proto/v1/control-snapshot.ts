@@ -21,6 +21,7 @@
  */
 import type { Mode } from './decision.js';
 import { MODES } from './decision.js';
+import { parseRegionRegistry, type RegionRegistry, regionRegistryToJson } from './region-registry.js';
 import {
   asObject,
   ContractError,
@@ -114,6 +115,12 @@ export interface ControlSnapshot {
   holds: ComplianceHold[];
   sellers: SellerConstraint[];
   model: ModelRollout;
+  /**
+   * The region registry in force (region-registry.ts): every region, its
+   * residency, endpoints and allowed flows. Absent on the embedded default
+   * and on snapshots published before the registry existed.
+   */
+  regionRegistry?: RegionRegistry;
 }
 
 /** What the filter pulls from its local sidecar. Field names are the JSON names. */
@@ -189,6 +196,9 @@ export function parseControlSnapshot(raw: unknown): ControlSnapshot {
       parseSeller(asObject(v, `sellers[${i}]`), `sellers[${i}]`),
     ),
     model: parseModelRollout(asObject(o.model, 'model')),
+    ...(o.region_registry === undefined || o.region_registry === null
+      ? {}
+      : { regionRegistry: parseRegionRegistry(o.region_registry, 'region_registry') }),
   };
 }
 
@@ -224,6 +234,7 @@ export function controlSnapshotToJson(s: ControlSnapshot): Record<string, unknow
           }),
       ...(s.model.previous === undefined ? {} : { previous: s.model.previous }),
     },
+    ...(s.regionRegistry === undefined ? {} : { region_registry: regionRegistryToJson(s.regionRegistry) }),
   };
 }
 

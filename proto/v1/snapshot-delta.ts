@@ -55,6 +55,8 @@ export interface SnapshotDelta {
   signature?: Obj;
   rules_version: string;
   model: Obj;
+  /** The target's whole region registry (small, changes rarely); absent when the target has none. */
+  region_registry?: Obj;
   kill_switches: CollectionDelta;
   routes: CollectionDelta;
   holds: CollectionDelta;
@@ -84,6 +86,7 @@ export function diffSnapshots(from: ControlSnapshot, to: ControlSnapshot): Snaps
     ...(b.signature === undefined ? {} : { signature: b.signature as Obj }),
     rules_version: to.rulesVersion,
     model: b.model as Obj,
+    ...(b.region_registry === undefined ? {} : { region_registry: b.region_registry as Obj }),
   } as SnapshotDelta;
   for (const c of COLLECTIONS) {
     const before = new Map((a[c.name] as Obj[]).map((it) => [keyOf(it, c.keyFields), canonicalJson(it)]));
@@ -125,6 +128,10 @@ export function applySnapshotDelta(base: ControlSnapshot, raw: unknown): Control
   if (d.signature !== undefined && d.signature !== null) json.signature = d.signature;
   json.rules_version = reqString(d, 'rules_version', 'delta', 128);
   json.model = asObject(d.model, 'delta.model');
+  delete json.region_registry;
+  if (d.region_registry !== undefined && d.region_registry !== null) {
+    json.region_registry = asObject(d.region_registry, 'delta.region_registry');
+  }
   for (const c of COLLECTIONS) {
     const cd = asObject(d[c.name], `delta.${c.name}`);
     const items = new Map((json[c.name] as Obj[]).map((it) => [keyOf(it, c.keyFields), it]));

@@ -22,6 +22,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Action, ChangeAction } from '../auth/roles.js';
 import type { ChangeService } from '../changes/change-service.js';
 import { MAX_MANIFEST_BYTES, MAX_MODEL_BYTES } from '../changes/model-commands.js';
+import { isConsolePath, serveConsole } from '../console/console-routes.js';
 import { controlErrorOf, ERR } from '../errors.js';
 import type { AuditExportQuery, AuditOutcome, AuditQuery } from '../store/audit-queries.js';
 import { type AdminReads, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, auditJson } from './admin-reads.js';
@@ -113,6 +114,7 @@ export class AdminHttpServer {
       res.end(m.body);
       return;
     }
+    if (isConsolePath(path)) return serveConsole(req, res, path, this.opts.authenticator, this.opts.limiter);
     const change = CHANGE_ENDPOINTS[path];
     const source = sourceAddress(req.socket.remoteAddress ?? '?');
     if (change !== undefined) {
@@ -171,6 +173,8 @@ export class AdminHttpServer {
         return sendJson(res, 200, await reads.models());
       case 'token.list':
         return sendJson(res, 200, await reads.tokens());
+      case 'region.list':
+        return sendJson(res, 200, await reads.regions());
     }
   }
 

@@ -12,6 +12,7 @@ import {
   controlSnapshotToJson,
 } from '@mercato/proto/v1/control-snapshot';
 import { MANIFEST_FILE, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
+import { regionRegistryToJson } from '@mercato/proto/v1/region-registry';
 import type { RefusalAudit } from '../audit/refusal-audit.js';
 import { markIntegrityFailed } from '../changes/model-commands.js';
 import { ERR } from '../errors.js';
@@ -23,6 +24,7 @@ import type { WatcherStatus } from '../watch/watch-server.js';
 
 export const AUDIT_DEFAULT_LIMIT = 50;
 export const AUDIT_MAX_LIMIT = 1_000;
+export const REGION_HISTORY_LIMIT = 20;
 
 export interface FileBody {
   bytes: Buffer;
@@ -229,6 +231,23 @@ export class AdminReads {
       `bundle ${version} has no file ${file} (${MANIFEST_FILE}, ${SIGNATURE_FILE}, ${row.modelFile})`,
       'file',
     );
+  }
+
+  /** The region registry in force and who changed it last (newest first, REGION_HISTORY_LIMIT versions). */
+  async regions(): Promise<Record<string, unknown>> {
+    const rows = await this.store.read((tx) => tx.regions.history(REGION_HISTORY_LIMIT));
+    const current = rows[0];
+    if (current === undefined) throw new AtpError(ERR.NOT_FOUND, 'this store holds no region registry');
+    return {
+      ...regionRegistryToJson(current.registry),
+      history: rows.map((r) => ({
+        version: r.registry.version,
+        regions: r.registry.regions.map((x) => x.name),
+        changed_by: r.changedBy,
+        changed_at_ms: r.changedAtMs,
+        reason: r.reason,
+      })),
+    };
   }
 
   async tokens(): Promise<Record<string, unknown>> {

@@ -20,6 +20,8 @@ export const CHANGE_ENDPOINTS: Readonly<Record<string, ChangeAction>> = {
   '/v1/models/push': 'model.push',
   '/v1/models/promote': 'model.promote',
   '/v1/models/rollback': 'model.rollback',
+  '/v1/regions/put': 'region.put',
+  '/v1/regions/remove': 'region.remove',
   '/v1/tokens/create': 'token.create',
   '/v1/tokens/revoke': 'token.revoke',
 };
@@ -31,6 +33,7 @@ export const READ_ENDPOINTS: Readonly<Record<string, Action>> = {
   '/v1/audit': 'audit.read',
   '/v1/audit/export': 'audit.export',
   '/v1/models': 'model.list',
+  '/v1/regions': 'region.list',
   '/v1/tokens': 'token.list',
 };
 

@@ -8,7 +8,8 @@
  * - operator: the levers of running ATP: kill switches, route mode and
  *   rollout, rules (holds, sellers), staging / promoting an already pushed
  *   model and rolling back.
- * - admin: what adds trust or people: pushing model bytes, tokens.
+ * - admin: what adds trust or people: pushing model bytes, tokens, the
+ *   region registry (where data lives and where it may flow).
  */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -25,6 +26,7 @@ export const ACTIONS = {
   'audit.read': { role: 'viewer', changes: false },
   'audit.export': { role: 'operator', changes: false },
   'model.list': { role: 'viewer', changes: false },
+  'region.list': { role: 'viewer', changes: false },
   'model.download': { role: 'viewer', changes: false },
   watch: { role: 'viewer', changes: false },
   'killswitch.set': { role: 'operator', changes: true },
@@ -38,6 +40,8 @@ export const ACTIONS = {
   'model.promote': { role: 'operator', changes: true },
   'model.rollback': { role: 'operator', changes: true },
   'model.push': { role: 'admin', changes: true },
+  'region.put': { role: 'admin', changes: true },
+  'region.remove': { role: 'admin', changes: true },
   'token.list': { role: 'admin', changes: false },
   'token.create': { role: 'admin', changes: true },
   'token.revoke': { role: 'admin', changes: true },

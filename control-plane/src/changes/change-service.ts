@@ -12,20 +12,22 @@
  * log: that refusal goes to the error log instead.
  */
 import type { KeyObject } from 'node:crypto';
-import type { AtpError } from '@mercato/platform/errors';
+import { AtpError } from '@mercato/platform/errors';
 import type { ControlSnapshot } from '@mercato/proto/v1/control-snapshot';
+import { type RegionEntry, regionEntryToJson } from '@mercato/proto/v1/region-registry';
 import { asObject } from '@mercato/proto/v1/validate';
 import { ANONYMOUS_ACTOR, type RefusalAudit } from '../audit/refusal-audit.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ChangeAction, Principal, Role } from '../auth/roles.js';
 import { DEFAULT_TOKEN_TTL_S, hashToken } from '../auth/tokens.js';
-import { controlErrorOf } from '../errors.js';
+import { controlErrorOf, ERR } from '../errors.js';
 import { publishSnapshot } from '../snapshot/snapshot-publisher.js';
 import type { AuditEntry } from '../store/audit-queries.js';
 import { type ControlStore, SYSTEM_ACTOR } from '../store/control-store.js';
 import { type ChangeCommand, type ChangeContext, rawTarget } from './change-command.js';
 import { killSwitchClear, killSwitchSet, routeMode, routeRollout } from './lever-commands.js';
 import { modelPromote, modelPush, modelRollback } from './model-commands.js';
+import { currentRegistry, regionPut, regionReferences, regionRemove } from './region-commands.js';
 import { holdAdd, holdRemove, sellerRemove, sellerSet } from './rule-commands.js';
 import { tokenCreate, tokenRevoke } from './token-commands.js';
 
@@ -46,6 +48,8 @@ export const COMMANDS: Record<ChangeAction, AnyCommand> = {
   'model.push': modelPush,
   'model.promote': modelPromote,
   'model.rollback': modelRollback,
+  'region.put': regionPut,
+  'region.remove': regionRemove,
   'token.create': tokenCreate,
   'token.revoke': tokenRevoke,
 };
@@ -213,6 +217,54 @@ export class ChangeService {
     };
     this.opts.onOutcome?.(action, 'refused', e.code, entry.actor);
     this.opts.refusals.record(entry, sourceAddress ?? String(source.source ?? '?'));
+  }
+
+  /**
+   * Makes the store's region registry hold exactly `regions` (--regions-file),
+   * audited as the system with the snapshot it published. Returns the new
+   * registry version, or null when the store already held these regions.
+   * Refuses (CONFIG_INVALID, field `regions`) to drop a region still referenced.
+   */
+  async applyRegions(regions: readonly RegionEntry[], source: string): Promise<number | null> {
+    const nowMs = this.clock();
+    return this.opts.store.write(async (tx) => {
+      const before = await currentRegistry(tx);
+      const text = (rs: readonly RegionEntry[]) => JSON.stringify(rs.map(regionEntryToJson));
+      if (text(before.regions) === text(regions)) return null;
+      const names = new Set(regions.map((r) => r.name));
+      for (const gone of before.regions.filter((r) => !names.has(r.name))) {
+        const after = { ...before, regions: [...regions] };
+        const refs = await regionReferences(tx, after, gone.name);
+        if (refs.length > 0) {
+          throw new AtpError(
+            ERR.CONFIG_INVALID,
+            `regions: ${source} drops region ${gone.name}, still referenced (${refs.slice(0, 10).join('; ')})`,
+            'regions',
+          );
+        }
+      }
+      const version = before.version + 1;
+      await tx.regions.append({ ...before, version, regions: [...regions] }, SYSTEM_ACTOR, nowMs, source);
+      const published = await publishSnapshot(tx, nowMs);
+      await tx.audit.append({
+        atMs: nowMs,
+        actor: SYSTEM_ACTOR,
+        role: null,
+        action: 'region.file',
+        target: 'regions',
+        reason: `region registry from ${source}`,
+        outcome: 'accepted',
+        code: null,
+        message: null,
+        detail: {
+          registry_version: version,
+          before: before.regions.map((r) => r.name),
+          after: regions.map((r) => r.name),
+        },
+        snapshotVersion: published.snapshot.version,
+      });
+      return version;
+    });
   }
 
   /** Publishes version 1 on a fresh store (audited as the system). Returns the latest snapshot either way. */

@@ -13,6 +13,7 @@ import { MODES, type Mode } from '@mercato/proto/v1/decision';
 import { ContractError, type Obj, reqEnum, reqId, reqInt } from '@mercato/proto/v1/validate';
 import { ERR } from '../errors.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
+import { requireKnownRegion } from './region-commands.js';
 
 export { MAX_ROUTE_PREFIX_LENGTH } from '@mercato/proto/v1/control-snapshot';
 export const MAX_REGION_LENGTH = 64;
@@ -57,6 +58,8 @@ export const killSwitchSet: ChangeCommand<KillSwitchCommand> = {
   parse: parseKillSwitch,
   target: describeSwitch,
   async apply(tx, c, ctx) {
+    // A switch on a region the registry does not know would silently do nothing: refuse it.
+    if (c.scope === 'region') await requireKnownRegion(tx, c.target, 'target');
     const before = (await tx.levers.killSwitches()).find((k) => k.scope === c.scope && k.target === c.target);
     await tx.levers.upsertKillSwitch({ ...c, setBy: ctx.principal.name, setAtMs: ctx.nowMs });
     return { detail: { scope: c.scope, target: c.target, was_set: before !== undefined } };

@@ -24,6 +24,7 @@ import {
 import { type StoreTx, SYSTEM_ACTOR } from '../store/control-store.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 import { MAX_REGION_LENGTH } from './lever-commands.js';
+import { requireKnownRegion } from './region-commands.js';
 
 /** Largest model file accepted (a GBDT ranker is tens of KiB to a few MiB). */
 export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
@@ -141,6 +142,7 @@ export const modelPromote: ChangeCommand<PromoteCommand> = {
   },
   target: (c) => (c.region === null ? c.version : `${c.version}@${c.region}:${c.pct}%`),
   async apply(tx, c, ctx) {
+    if (c.region !== null) await requireKnownRegion(tx, c.region, 'region');
     await requirePushed(tx, c.version);
     // The bytes sidecars will download must still be the ones pushed: never activate altered ones.
     if (c.pct !== 0) await verifyStoredBundle(tx, c.version, ctx.trustedKeys);

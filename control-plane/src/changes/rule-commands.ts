@@ -11,6 +11,7 @@ import { ContractError, type Obj, reqArray, reqId, reqInt } from '@mercato/proto
 import { ERR } from '../errors.js';
 import { type ChangeCommand, reqReason } from './change-command.js';
 import { MAX_REGION_LENGTH } from './lever-commands.js';
+import { requireKnownRegion } from './region-commands.js';
 
 export const MAX_HANDLING_HOURS = 24 * 30;
 export const MAX_DAILY_ORDER_CAP = 10_000_000;
@@ -38,6 +39,7 @@ export const holdAdd: ChangeCommand<HoldCommand> = {
   parse: parseHold,
   target: holdTarget,
   async apply(tx, c, ctx) {
+    if (c.region !== null) await requireKnownRegion(tx, c.region, 'region');
     await tx.rules.upsertHold({ ...c, setBy: ctx.principal.name, setAtMs: ctx.nowMs });
     return { detail: { sku: c.sku, region: c.region } };
   },
@@ -115,6 +117,8 @@ export const sellerSet: ChangeCommand<SellerCommand> = {
   parse: parseSeller,
   target: (c) => c.constraint.nodeId,
   async apply(tx, c, ctx) {
+    for (const [i, r] of (c.constraint.regions ?? []).entries())
+      await requireKnownRegion(tx, r, `regions[${i}]`);
     // Set replaces the node's whole constraint: what the operator typed is what applies.
     await tx.rules.upsertSeller({
       constraint: c.constraint,

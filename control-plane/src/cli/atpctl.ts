@@ -25,6 +25,7 @@ import { auditCommand } from './commands/audit-command.js';
 import { killswitchCommand } from './commands/killswitch-command.js';
 import { modeCommand } from './commands/mode-command.js';
 import { modelCommand } from './commands/model-command.js';
+import { regionCommand } from './commands/region-command.js';
 import { rolloutCommand } from './commands/rollout-command.js';
 import { rulesCommand } from './commands/rules-command.js';
 import { shadowCommand } from './commands/shadow-command.js';
@@ -45,6 +46,7 @@ const COMMAND_GROUPS: readonly ((program: Command, io: AtpctlIo) => void)[] = [
   modelCommand,
   rulesCommand,
   shadowCommand,
+  regionCommand,
   tokenCommand,
 ];
 
@@ -55,6 +57,7 @@ Examples:
   $ atpctl killswitch set --scope region:eu-west --reason "INC-4711 oversell spike"
   $ atpctl mode set /checkout shadow --reason "new model in shadow"
   $ atpctl model rollback --reason "INC-4712 p_fulfill drift"
+  $ atpctl region list
   $ atpctl --json audit --limit 20
 
 Exit codes: 0 done, 1 refused by the control plane, 2 bad usage, 3 unreachable (retry).`;
@@ -62,7 +65,7 @@ Exit codes: 0 done, 1 refused by the control plane, 2 bad usage, 3 unreachable (
 export function buildAtpctl(io: AtpctlIo): Command {
   const program = createProgram(
     'atpctl',
-    'Operate the ATP control plane: kill switches, modes, rollout, models, rules, audit, shadow reports.',
+    'Operate the ATP control plane: kill switches, modes, rollout, models, rules, regions, audit, shadow reports.',
   )
     .showHelpAfterError('(add --help for usage and examples)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })

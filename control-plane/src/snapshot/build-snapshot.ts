@@ -20,6 +20,7 @@ export async function buildSnapshot(tx: StoreTx): Promise<ControlSnapshot> {
   const sellerRows = await tx.rules.sellers();
   const history = await tx.models.history();
   const rollout = await tx.models.rollout();
+  const regionRegistry = await tx.regions.latest();
   const holds = holdRows.map((h) => ({
     sku: h.sku,
     ...(h.region === null ? {} : { region: h.region }),
@@ -43,5 +44,6 @@ export async function buildSnapshot(tx: StoreTx): Promise<ControlSnapshot> {
     holds,
     sellers,
     model,
+    ...(regionRegistry === null ? {} : { regionRegistry }),
   });
 }

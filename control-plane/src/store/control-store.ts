@@ -8,6 +8,7 @@
  *   tx.snapshots  published versions (the read model)       (snapshot-queries.ts)
  *   tx.audit      the audit log                             (audit-queries.ts)
  *   tx.tokens     operator tokens                           (token-queries.ts)
+ *   tx.regions    the region registry, one row per version   (region-queries.ts)
  *
  * `write(fn)` is the only way to change anything: one serialized
  * transaction, handed to every aggregate through the same `tx`, in which
@@ -15,10 +16,13 @@
  * and appends the audit record, so the three can never disagree.
  */
 import type { Mode } from '@mercato/proto/v1/decision';
+import { defaultRegionRegistry, type RegionRegistry } from '@mercato/proto/v1/region-registry';
+import { REGION_NAME_RE } from '@mercato/proto/v1/regions';
 import { DEFAULT_TOKEN_TTL_S } from '../auth/tokens.js';
 import { AuditQueries } from './audit-queries.js';
 import { LeverQueries } from './lever-queries.js';
 import { ModelQueries } from './model-queries.js';
+import { RegionQueries } from './region-queries.js';
 import { RuleQueries } from './rule-queries.js';
 import { MIGRATIONS_TO_V2, SCHEMA_VERSION, schemaDdl } from './schema.js';
 import { SnapshotQueries } from './snapshot-queries.js';
@@ -39,6 +43,7 @@ export class StoreTx {
   readonly snapshots: SnapshotQueries;
   readonly audit: AuditQueries;
   readonly tokens: TokenQueries;
+  readonly regions: RegionQueries;
 
   constructor(sql: SqlTx) {
     this.levers = new LeverQueries(sql);
@@ -47,6 +52,7 @@ export class StoreTx {
     this.snapshots = new SnapshotQueries(sql);
     this.audit = new AuditQueries(sql);
     this.tokens = new TokenQueries(sql);
+    this.regions = new RegionQueries(sql);
   }
 }
 
@@ -96,6 +102,7 @@ async function migrate(sql: SqlTx, nowMs: number): Promise<void> {
         nowMs + DEFAULT_TOKEN_TTL_S * 1000,
       ]);
     }
+    if (!applied.has(3)) await seedRegistryFromRows(new StoreTx(sql), nowMs);
     await sql.run('INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)', [
       SCHEMA_VERSION,
       nowMs,
@@ -103,6 +110,12 @@ async function migrate(sql: SqlTx, nowMs: number): Promise<void> {
     return;
   }
   const tx = new StoreTx(sql);
+  await tx.regions.append(
+    defaultRegionRegistry(),
+    SYSTEM_ACTOR,
+    nowMs,
+    'default region registry of a new store',
+  );
   for (const r of SEED_ROUTES) {
     await tx.levers.upsertRoute({ ...r, updatedBy: SYSTEM_ACTOR, updatedAtMs: nowMs });
   }
@@ -110,4 +123,30 @@ async function migrate(sql: SqlTx, nowMs: number): Promise<void> {
   for (let v = 1; v <= SCHEMA_VERSION; v++) {
     await sql.run('INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)', [v, nowMs]);
   }
+}
+
+/**
+ * The first registry of a store made before the registry existed: the
+ * default regions plus every region its rows already name (kill switches,
+ * holds, staged rollout, seller constraints), as residency `open` with no
+ * endpoints and no flows, so nothing it serves today turns into an unknown
+ * region. An admin then completes them (atpctl region put).
+ */
+async function seedRegistryFromRows(tx: StoreTx, nowMs: number): Promise<void> {
+  const registry: RegionRegistry = defaultRegionRegistry();
+  const named = new Set<string>();
+  for (const k of await tx.levers.killSwitches()) if (k.scope === 'region') named.add(k.target);
+  for (const h of await tx.rules.holds()) if (h.region !== null) named.add(h.region);
+  for (const r of Object.keys((await tx.models.rollout()).stagedPctByRegion)) named.add(r);
+  for (const s of await tx.rules.sellers()) for (const r of s.constraint.regions ?? []) named.add(r);
+  const known = new Set(registry.regions.map((r) => r.name));
+  // A name the registry cannot hold (e.g. `eu_west`) stays unknown: refused from now on, cleared by hand.
+  const added = [...named].filter((n) => !known.has(n) && REGION_NAME_RE.test(n) && n.length <= 32).sort();
+  for (const name of added) registry.regions.push({ name, residency: 'open', flows: [] });
+  registry.regions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const why =
+    added.length === 0
+      ? 'migration to schema 3: default region registry'
+      : `migration to schema 3: default region registry plus regions already in use (${added.join(', ')})`;
+  await tx.regions.append(registry, SYSTEM_ACTOR, nowMs, why);
 }

@@ -5,14 +5,19 @@
  * for "none" (holds.region: '' = every region).
  *
  * Write model (what operators change): kill_switches, routes, holds,
- * sellers, models, model_rollout, model_history, tokens.
+ * sellers, models, model_rollout, model_history, tokens, region_registry
+ * (append-only: one row per registry version).
  * Read model (what sidecars consume): snapshots, immutable and versioned.
  * Record: audit_log, append-only.
  */
 import type { Dialect } from './sql-database.js';
 
-/** Version 1: the first schema. Version 2: token expiry, sidecar binding and stream cap; model integrity marks. */
-export const SCHEMA_VERSION = 2;
+/**
+ * Version 1: the first schema. Version 2: token expiry, sidecar binding and
+ * stream cap; model integrity marks. Version 3: the region registry (the
+ * table comes from schemaDdl; the migration seeds its first version).
+ */
+export const SCHEMA_VERSION = 3;
 
 /** What turns a version-1 store into version 2 (a fresh store gets these columns from schemaDdl). */
 export const MIGRATIONS_TO_V2: readonly string[] = [
@@ -110,5 +115,11 @@ export function schemaDdl(dialect: Dialect): string[] {
       expires_at_ms BIGINT,
       sidecar_id TEXT,
       max_streams INTEGER)`,
+    `CREATE TABLE IF NOT EXISTS region_registry (
+      version BIGINT PRIMARY KEY,
+      body TEXT NOT NULL,
+      changed_by TEXT NOT NULL,
+      changed_at_ms BIGINT NOT NULL,
+      reason TEXT NOT NULL)`,
   ];
 }

@@ -31,6 +31,8 @@ t.test(
       ['/v1/rules/sellers/remove', { node_id: 'S-1', reason: 'offboarded' }],
       ['/v1/models/push', pushBody(m1)],
       ['/v1/models/promote', { version: 'm1', reason: 'first' }],
+      ['/v1/regions/put', { name: 'ap-south', residency: 'open', flows: [], reason: 'new region' }],
+      ['/v1/regions/remove', { name: 'ap-south', reason: 'closed' }],
       ['/v1/tokens/create', { name: 'carol', role: 'viewer', reason: 'new hire' }],
       ['/v1/tokens/revoke', { name: 'carol', reason: 'left' }],
     ];
