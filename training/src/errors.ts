@@ -58,6 +58,17 @@ export const ERR = defineErrors({
     grpcStatus: 3,
     hint: 'see training/src/gbdt/gbdt-params.ts for every parameter, its range and its default',
   },
+  /**
+   * Data residency: region-private rows offered to an export, or an export to
+   * a region outside the federation; `field` names the refused value.
+   */
+  RESIDENCY: {
+    code: 'ATP_ERR_RESIDENCY',
+    retriable: false,
+    httpStatus: 403,
+    grpcStatus: 7,
+    hint: 'only aggregates (histograms, counts, bin edges, trees) may leave a region',
+  },
   /** Simulated or logged records disagree with their world (an unknown node, a label count off). */
   DATASET_INVALID: { code: 'ATP_ERR_DATASET_INVALID', retriable: false, httpStatus: 422, grpcStatus: 9 },
   /** A recorded replay file holds a line that is not a wire inventory event; the message names the line. */

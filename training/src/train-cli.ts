@@ -24,9 +24,11 @@ import {
 } from '@mercato/platform/flags';
 import { runMain } from '@mercato/platform/run-main';
 import { writeCurrentPointer, writeModelBundle } from './bundle/write-model-bundle.js';
+import { federatedRegionsFlag } from './cli/federated-regions-flag.js';
 import { realNumberFlag, wholeNumberFlag } from './cli/number-flags.js';
 import { readFlags } from './cli/read-flags.js';
 import { writeRowsCsv } from './dataset/write-csv.js';
+import { federatedSummary } from './federated/federated-report.js';
 import {
   bundleVersion,
   calibrationWorldSeeds,
@@ -74,6 +76,7 @@ export interface RawTrainFlags {
   out?: string;
   reports?: string;
   csvDir?: string;
+  federatedRegions?: string;
   /** false with --no-current. */
   current?: boolean;
 }
@@ -117,7 +120,12 @@ export function trainProgram(): Command {
       '--csv-dir <dir>',
       `also write the splits as CSV there (suggested: ${DEFAULT_CSV_DIR}, gitignored)`,
     )
-    .option('--no-current', 'do not point DIR/CURRENT at the new bundle');
+    .option('--no-current', 'do not point DIR/CURRENT at the new bundle')
+    .option(
+      '--federated-regions <list>',
+      'train under data residency across these registry regions (e.g. eu-west,eu-central,us-east): ' +
+        'rows stay in their region, only histograms and counts cross; prints the match with pooled training',
+    );
 }
 
 /** Validates raw flags into a training config and output folders; every error names the flag. */
@@ -165,6 +173,8 @@ export function trainFlags(raw: RawTrainFlags): TrainCliOptions {
     },
   };
   config.gbdt.maxLeaves = 2 ** (config.gbdt.maxDepth ?? 6);
+  const federatedRegions = federatedRegionsFlag(raw.federatedRegions);
+  if (federatedRegions !== undefined) config.federatedRegions = federatedRegions;
   if ([...trainWorldSeeds(config), ...calibrationWorldSeeds(config)].includes(config.testSeed)) {
     throw flagError(
       '--test-seed',
@@ -226,6 +236,9 @@ export async function runTrain(opts: TrainCliOptions): Promise<number> {
   const bundleDir = await writeTrainingOutputs(result, opts);
   const seconds = (performance.now() - t0) / 1000;
   process.stdout.write(`\n${summaryTable(result)}\n\n`);
+  if (result.federated !== undefined) {
+    process.stdout.write(`${federatedSummary(result.federated, result.splits.heldOut)}\n\n`);
+  }
   process.stdout.write(
     `bundle ${bundleDir} (report ${join(opts.reports, result.version, 'report.html')})` +
       `${opts.csvDir === null ? '' : `, CSV in ${opts.csvDir}`}; ${seconds.toFixed(1)} s end to end ` +

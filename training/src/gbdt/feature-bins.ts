@@ -64,9 +64,25 @@ function quantileEdges(sorted: Float32Array, maxBins: number): Float32Array {
       counts.push(1);
     }
   }
+  return weightedQuantileEdges(distinct, counts, maxBins);
+}
+
+/**
+ * Bin edges from ascending distinct values and their weights (row counts):
+ * one bin per value when there are at most `maxBins`, else cuts at
+ * equal-weight quantiles. The federated trainer calls it on merged regional
+ * sketches; computeFeatureBins on one table's exact counts.
+ */
+export function weightedQuantileEdges(
+  distinct: ArrayLike<number>,
+  counts: ArrayLike<number>,
+  maxBins: number,
+): Float32Array {
   const d = distinct.length;
+  let m = 0;
+  for (let i = 0; i < d; i++) m += counts[i]!;
   if (d <= 1) return new Float32Array(0);
-  if (d <= maxBins) return Float32Array.from(distinct.slice(0, d - 1));
+  if (d <= maxBins) return Float32Array.from(Array.prototype.slice.call(distinct, 0, d - 1) as number[]);
   const out: number[] = [];
   let cum = 0;
   let next = 1;

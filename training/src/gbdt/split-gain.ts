@@ -44,7 +44,9 @@ export interface SplitCandidate {
  * `maxBins` bins of [g, h] at hist[off + (f * maxBins + b) * 2]). Ties keep
  * the first found (lowest feature, then lowest bin), so the result never
  * depends on anything but the data. Writes into `out`; gain = -Infinity when
- * no split satisfies minChildWeight or beats gamma.
+ * no split satisfies minChildWeight or beats gamma. `tieTolerance` (relative,
+ * 0 = exact) makes near-equal gains ties: federated and pooled runs, whose
+ * histogram sums differ only in addition order, then pick the same split.
  */
 export function findBestSplit(
   hist: Float64Array,
@@ -58,6 +60,7 @@ export function findBestSplit(
   gamma: number,
   minChildWeight: number,
   out: SplitCandidate,
+  tieTolerance = 0,
 ): void {
   out.gain = Number.NEGATIVE_INFINITY;
   out.feature = -1;
@@ -77,7 +80,14 @@ export function findBestSplit(
       if (hr < minChildWeight) break;
       const gr = g - gl;
       const gain = 0.5 * ((gl * gl) / (hl + lambda) + (gr * gr) / (hr + lambda) - parent) - gamma;
-      if (gain > out.gain) {
+      // With a tie tolerance, a gain within that relative margin of the best so far is a tie (the first
+      // found is kept), so float-summation noise cannot pick between two features splitting rows alike.
+      if (
+        gain > out.gain &&
+        (tieTolerance === 0 ||
+          out.gain === Number.NEGATIVE_INFINITY ||
+          gain > out.gain + tieTolerance * Math.abs(out.gain))
+      ) {
         out.gain = gain;
         out.feature = f;
         out.bin = b;

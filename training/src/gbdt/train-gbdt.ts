@@ -19,8 +19,8 @@ import { logit, logLossGradients, meanLogLossRaw } from './log-loss.js';
 import { TreeBuilder } from './tree-builder.js';
 
 /** PRNG stream of row sampling (feature sampling uses the next one). */
-const ROW_SAMPLE_STREAM = 11;
-const COL_SAMPLE_STREAM = 12;
+export const ROW_SAMPLE_STREAM = 11;
+export const COL_SAMPLE_STREAM = 12;
 
 export interface TrainMatrix {
   /** Row-major float32 features, rows x cols. */
@@ -44,6 +44,13 @@ export interface TrainGbdtOptions {
   valid?: TrainMatrix;
   /** Called after every round (progress bars, logs). */
   onRound?: (info: RoundInfo) => void;
+  /**
+   * Bin edges to use instead of quantiles of `x` (the federated trainer's
+   * agreed edges, so a pooled run can be compared tree for tree).
+   */
+  bins?: FeatureBins;
+  /** Relative gain margin under which two splits tie (see findBestSplit); default 0 = exact. */
+  splitTieTolerance?: number;
 }
 
 /**
@@ -65,11 +72,24 @@ export function trainGbdt(
     const v = options.valid;
     checkMatrix('valid.x', v.x, v.y, v.rows, cols);
   }
-  const bins = computeFeatureBins(x, rows, cols, p.maxBins, p.binSampleRows);
+  const bins = options.bins ?? computeFeatureBins(x, rows, cols, p.maxBins, p.binSampleRows);
+  if (bins.edges.length !== cols)
+    throw gbdtParamError('bins.edges', `has ${bins.edges.length} features, need ${cols}`);
   const binned = binMatrix(x, rows, cols, bins);
   const valid = options.valid;
   const validBinned = valid === undefined ? null : binMatrix(valid.x, valid.rows, cols, bins);
-  return boost(binned, y, rows, cols, bins, p, valid ?? null, validBinned, options.onRound);
+  return boost(
+    binned,
+    y,
+    rows,
+    cols,
+    bins,
+    p,
+    valid ?? null,
+    validBinned,
+    options.onRound,
+    options.splitTieTolerance,
+  );
 }
 
 /** Trains on an already binned matrix (benchmarks time the boosting alone this way). */
@@ -105,6 +125,7 @@ function boost(
   valid: TrainMatrix | null,
   validBinned: Uint8Array | null,
   onRound: ((info: RoundInfo) => void) | undefined,
+  tieTolerance = 0,
 ): GbdtModel {
   let positives = 0;
   for (let r = 0; r < rows; r++) positives += y[r]!;
@@ -113,7 +134,7 @@ function boost(
   const raw = new Float64Array(rows).fill(baseScore);
   const validRaw = valid === null ? null : new Float64Array(valid.rows).fill(baseScore);
   const gh = new Float64Array(2 * rows);
-  const builder = new TreeBuilder(binned, rows, cols, bins, p);
+  const builder = new TreeBuilder(binned, rows, cols, bins, p, tieTolerance);
   const rowRng = new Prng(p.seed, ROW_SAMPLE_STREAM);
   const colRng = new Prng(p.seed, COL_SAMPLE_STREAM);
   const allFeatures = Int32Array.from({ length: cols }, (_, i) => i);
@@ -155,14 +176,14 @@ function boost(
   return { featureCount: cols, baseScore, trees, bins, params: p, history, roundsTrained: rounds };
 }
 
-function countLeaves(t: GbdtTree): number {
+export function countLeaves(t: GbdtTree): number {
   let n = 0;
   for (let i = 0; i < t.nodeCount; i++) if (t.feature[i]! < 0) n++;
   return n;
 }
 
 /** `k` distinct features of `cols`, ascending (partial Fisher-Yates). */
-function sampleFeatures(cols: number, k: number, rng: Prng): Int32Array {
+export function sampleFeatures(cols: number, k: number, rng: Prng): Int32Array {
   const all = Int32Array.from({ length: cols }, (_, i) => i);
   for (let i = 0; i < k; i++) {
     const j = rng.int(i, cols - 1);

@@ -51,6 +51,8 @@ export class TreeBuilder {
     private readonly cols: number,
     private readonly bins: FeatureBins,
     private readonly p: GbdtParams,
+    /** Relative gain margin under which two splits tie (findBestSplit); 0 = exact. */
+    private readonly tieTolerance = 0,
   ) {
     this.idx = new Int32Array(rows);
     this.tmp = new Int32Array(rows);
@@ -175,6 +177,7 @@ export class TreeBuilder {
         p.minSplitGain,
         p.minChildWeight,
         best,
+        this.tieTolerance,
       );
     }
     return { node, start, end, depth, g, h, slot, best };
@@ -240,7 +243,7 @@ export class TreeBuilder {
   }
 }
 
-function newTree(capacity: number): GbdtTree {
+export function newTree(capacity: number): GbdtTree {
   return {
     nodeCount: 0,
     feature: new Int32Array(capacity).fill(-1),
@@ -254,7 +257,7 @@ function newTree(capacity: number): GbdtTree {
   };
 }
 
-function trimTree(t: GbdtTree): GbdtTree {
+export function trimTree(t: GbdtTree): GbdtTree {
   const n = t.nodeCount;
   return {
     nodeCount: n,

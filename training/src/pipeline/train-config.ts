@@ -55,6 +55,12 @@ export interface TrainConfig {
   browseCostRatio: number;
   hotSkuRatePerMin: number;
   calibration: CalibrationMethod;
+  /**
+   * Train under data residency across these regions (training/src/federated):
+   * only aggregates cross borders. Absent = pooled training (and the config
+   * hash of a pooled run is unchanged).
+   */
+  federatedRegions?: string[];
 }
 
 export const DEFAULT_GBDT_TRAINING: Partial<GbdtParams> = {

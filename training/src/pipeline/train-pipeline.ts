@@ -37,6 +37,7 @@ import {
   hotMask,
   staleMask,
 } from '../evaluate/evaluate-policies.js';
+import { type FederatedRun, runFederatedTraining } from '../federated/federated-comparison.js';
 import { featureImportance, type GbdtModel, predictProba } from '../gbdt/gbdt-model.js';
 import { resolveGbdtParams } from '../gbdt/gbdt-params.js';
 import { trainGbdt } from '../gbdt/train-gbdt.js';
@@ -95,6 +96,8 @@ export interface TrainResult {
   bundle: ModelBundleInput;
   /** Seconds per step (stderr/stdout only: never written to an output file). */
   timings: Record<string, number>;
+  /** With config.federatedRegions: the federated run and its comparison with pooled training. */
+  federated?: FederatedRun;
 }
 
 export interface RunOptions {
@@ -129,10 +132,18 @@ export function runTraining(config: TrainConfig, options: RunOptions = {}): Trai
 
   const params = resolveGbdtParams({ ...config.gbdt, seed: config.seed });
   const bar = new ProgressBar('boosting'.padEnd(BAR_LABEL_WIDTH), params.nTrees, ' trees', sink);
-  const model = trainGbdt(train.x, train.y, train.rows, FEATURE_COUNT, params, {
-    valid: { x: valid.x, y: valid.y, rows: valid.rows },
-    onRound: (r) => bar.update(r.round, `valid logloss ${r.validLoss.toFixed(5)}`),
-  });
+  const onRound = (r: { round: number; validLoss: number }): void =>
+    bar.update(r.round, `valid logloss ${r.validLoss.toFixed(5)}`);
+  const federated =
+    config.federatedRegions === undefined
+      ? undefined
+      : runFederatedTraining(train, valid, FEATURE_COUNT, config.federatedRegions, params, onRound);
+  const model =
+    federated?.federated ??
+    trainGbdt(train.x, train.y, train.rows, FEATURE_COUNT, params, {
+      valid: { x: valid.x, y: valid.y, rows: valid.rows },
+      onRound,
+    });
   timings.boosting = bar.done(`kept ${model.trees.length} of ${model.roundsTrained} rounds`);
 
   const t0 = performance.now();
@@ -185,6 +196,7 @@ export function runTraining(config: TrainConfig, options: RunOptions = {}): Trai
     evaluation,
     fingerprint,
     timings,
+    ...(federated === undefined ? {} : { federated }),
   };
   return { ...result, bundle: bundleInput(result) };
 }
