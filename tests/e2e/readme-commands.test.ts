@@ -13,8 +13,9 @@ import t from 'tap';
 const ROOT = join(import.meta.dirname, '..', '..');
 const run = promisify(execFile);
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
-  .scripts;
+const scripts = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+).scripts;
 
 /** Every inline code span of the README that is a command. */
 const commands = [...readme.matchAll(/`([^`\n]+)`/g)]
@@ -38,7 +39,9 @@ t.test('every npm script the README names exists', async (t) => {
 });
 
 t.test('every npx bin the README names is installed', async (t) => {
-  const bins = new Set(commands.flatMap((c) => /^npx ([\w-]+)/.exec(c)?.[1] ?? []).filter((b) => b !== 'tap'));
+  const bins = new Set(
+    commands.flatMap((c) => /^npx ([\w-]+)/.exec(c)?.[1] ?? []).filter((b) => b !== 'tap'),
+  );
   t.ok(bins.size >= 2);
   for (const b of bins) t.ok(existsSync(join(ROOT, 'node_modules', '.bin', b)), `npx ${b} is installed`);
 });
