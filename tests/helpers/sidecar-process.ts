@@ -27,15 +27,15 @@ export async function startSidecarProcess(args: string[]): Promise<SidecarProces
   });
   const early: string[] = [];
   const ports = await new Promise<{ httpPort: number; grpcPort: number }>((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(
-            `sidecar did not listen within ${SIDECAR_START_TIMEOUT_MS} ms: ${stderr} ${early.join('\n')}`,
-          ),
+    const timer = setTimeout(() => {
+      // A sidecar that never listened must not outlive the test that waited for it.
+      proc.kill('SIGKILL');
+      reject(
+        new Error(
+          `sidecar did not listen within ${SIDECAR_START_TIMEOUT_MS} ms: ${stderr} ${early.join('\n')}`,
         ),
-      SIDECAR_START_TIMEOUT_MS,
-    );
+      );
+    }, SIDECAR_START_TIMEOUT_MS);
     proc.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`sidecar exited (${code}) before listening: ${stderr} ${early.join('\n')}`));
@@ -68,4 +68,20 @@ export async function startSidecarProcess(args: string[]): Promise<SidecarProces
         proc.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * Starts several sidecars at once; if any fails to start, the ones that did are
+ * stopped before the error is thrown, so a failed start never leaves processes
+ * behind (a test file would otherwise hang until tap's timeout).
+ */
+export async function startSidecarProcesses(argsList: readonly string[][]): Promise<SidecarProcess[]> {
+  const settled = await Promise.allSettled(argsList.map((args) => startSidecarProcess(args)));
+  const started = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(started.map((s) => s.stop()));
+    throw failed.reason;
+  }
+  return started;
 }

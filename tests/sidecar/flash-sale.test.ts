@@ -11,7 +11,7 @@ import { createRedisClient } from '../../adapters/src/redis/redis-client.js';
 import { promisedKey } from '../../adapters/src/redis/redis-keys.js';
 import { startRedisServer } from '../helpers/redis-server.js';
 import { seedRedis } from '../helpers/redis-world.js';
-import { type SidecarProcess, startSidecarProcess } from '../helpers/sidecar-process.js';
+import { type SidecarProcess, startSidecarProcesses } from '../helpers/sidecar-process.js';
 
 const SIDECARS = 4;
 const DECISIONS = 10_000;
@@ -60,24 +60,22 @@ function post(
 
 t.test(`flash sale: ${SIDECARS} sidecars, ${DECISIONS} concurrent checkouts, ${UNITS} units`, async (t) => {
   await seedRedis(server.url, REGION, [{ sku: 'FLASH', node: 'WH-1', units: UNITS }]);
-  const sidecars: SidecarProcess[] = await Promise.all(
-    Array.from({ length: SIDECARS }, () =>
-      startSidecarProcess([
-        '--region',
-        REGION,
-        '--redis',
-        server.url,
-        '--http-port',
-        '0',
-        '--grpc-port',
-        '0',
-        '--log-level',
-        'info',
-        // The reservation path under load is what this test measures: the rule scorer, as before the
-        // trained bundle became serve's default.
-        '--rules-only',
-      ]),
-    ),
+  const sidecars: SidecarProcess[] = await startSidecarProcesses(
+    Array.from({ length: SIDECARS }, () => [
+      '--region',
+      REGION,
+      '--redis',
+      server.url,
+      '--http-port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--log-level',
+      'info',
+      // The reservation path under load is what this test measures: the rule scorer, as before the
+      // trained bundle became serve's default.
+      '--rules-only',
+    ]),
   );
   t.teardown(() => Promise.all(sidecars.map((s) => s.stop())));
   const agents = sidecars.map(() => new Agent({ keepAlive: true, maxSockets: SOCKETS_PER_SIDECAR }));
