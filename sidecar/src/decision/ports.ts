@@ -34,7 +34,13 @@ export type ReserveOutcome =
   /** The hold is in place; `promised` counts every live hold on the (sku,node), this one included. */
   | { ok: true; promised: number; available: number }
   /** Not enough units left after the holds already promised. */
-  | { ok: false; promised: number; available: number };
+  | { ok: false; promised: number; available: number }
+  /**
+   * The store has no stock record for the (sku,node): it lost its state
+   * (restart without data, failover to a lagging replica). Refused, never
+   * promised from the caller's figure; the engine flags the answer `redis`.
+   */
+  | { ok: false; promised: number; available: -1; refusal: 'stock-missing' };
 
 export interface ReserveRequest {
   sku: string;
@@ -42,7 +48,11 @@ export interface ReserveRequest {
   qty: number;
   /** The decision id: the order service confirms or releases with it. */
   holdId: string;
-  /** Sellable units (on hand - reserved) as the caller saw them; used when the store holds no stock record. */
+  /**
+   * Sellable units (on hand - reserved) as the caller saw them. Only a store
+   * with no stock of its own (the embedded memory store) counts from it; the
+   * Redis store never does (DESIGN.md §6 "Redis lost its state").
+   */
   atpHint: number;
   nowMs: number;
   ttlMs: number;

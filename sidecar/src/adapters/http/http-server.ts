@@ -29,7 +29,18 @@ import { readBody } from './read-body.js';
 
 /** A browse page of 100 SKUs is ~5 KiB; 64 KiB leaves room without inviting abuse. */
 export const MAX_REQUEST_BODY_BYTES = 65_536;
+/** Idle keep-alive connections close after this (above the 60 s idle timeout of common proxies). */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/**
+ * Bound on receiving a whole request, headers and body: a client that stalls
+ * is answered 408 and its socket closed, so slow senders cannot pin sockets
+ * (Node's default is 300 s). The filter sends a few KiB at once.
+ */
+export const REQUEST_TIMEOUT_MS = 5_000;
+/** Bound on receiving the request headers (at most REQUEST_TIMEOUT_MS). */
+export const HEADERS_TIMEOUT_MS = 5_000;
+/** How often Node checks those two bounds: a stalled request is cut within REQUEST_TIMEOUT_MS + this. */
+export const TIMEOUT_CHECK_INTERVAL_MS = 500;
 /** Budget when the caller sends none. */
 export const DEFAULT_DEADLINE_MS = 1_000;
 /** Largest budget a caller may ask for. */
@@ -64,9 +75,17 @@ export class HttpEdge {
   constructor(private readonly opts: HttpEdgeOptions) {}
 
   async start(): Promise<number> {
-    const server = createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
-      this.handle(req, res).catch((err) => this.fail(res, asAtpError(err)));
-    });
+    const server = createServer(
+      {
+        keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        headersTimeout: HEADERS_TIMEOUT_MS,
+        connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+      },
+      (req, res) => {
+        this.handle(req, res).catch((err) => this.fail(res, asAtpError(err)));
+      },
+    );
     this.server = server;
     this.port = await listenHttp(server, this.opts.port, this.opts.host);
     return this.port;

@@ -16,7 +16,7 @@ import {
   utcDayKey,
 } from '../../decision/policies/reservation-policy.js';
 import type { ReservationStore, ReserveOutcome, ReserveRequest } from '../../decision/ports.js';
-import { CONFIRM_LUA, RELEASE_LUA, RESERVE_LUA } from './reservation-lua.js';
+import { CONFIRM_LUA, RELEASE_LUA, RESERVE_LUA, STOCK_MISSING } from './reservation-lua.js';
 
 /** Hold keys outlive their longest hold by this much, then Redis drops them (idle SKUs leave nothing). */
 export const HOLD_KEY_GRACE_MS = 60_000;
@@ -73,6 +73,10 @@ export class RedisReservationStore implements ReservationStore {
     await refresher?.stop();
   }
 
+  /**
+   * Counts only from the stock record in Redis: `req.atpHint` is never used.
+   * A missing record is refused with `refusal: 'stock-missing'`.
+   */
   async reserve(req: ReserveRequest): Promise<ReserveOutcome> {
     const [granted, promised, available] = await this.redis.atpReserve(
       ...this.keys(req.sku),
@@ -81,10 +85,10 @@ export class RedisReservationStore implements ReservationStore {
       req.holdId,
       req.nowMs,
       req.ttlMs,
-      req.atpHint,
       this.keyTtlMs,
     );
-    return { ok: granted === 1, promised, available: available < 0 ? req.atpHint : available };
+    if (granted === STOCK_MISSING) return { ok: false, promised, available: -1, refusal: 'stock-missing' };
+    return { ok: granted === 1, promised, available };
   }
 
   async confirm(sku: string, holdId: string, nowMs: number): Promise<boolean> {

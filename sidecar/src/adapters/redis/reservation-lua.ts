@@ -34,11 +34,17 @@ local function touch(keyTtl)
 end
 `;
 
+/** `granted` code of RESERVE_LUA when the (sku,node) stock record is missing: refused, never promised. */
+export const STOCK_MISSING = -1;
+
 /**
- * ARGV: node, qty, holdId, nowMs, ttlMs, atpHint, keyTtlMs.
+ * ARGV: node, qty, holdId, nowMs, ttlMs, keyTtlMs.
  * Available = on hand - reserved from the node's packed record (float64 LE)
- * when the feature hash has it, else atpHint. Grants when available -
- * promised >= qty. Returns {granted 0|1, promised after, available}.
+ * in the SKU's feature hash, the only authority: when the record is missing
+ * (Redis restarted empty, failover to a lagging replica) the hold is refused
+ * with granted = STOCK_MISSING, whatever the caller believes (DESIGN.md §6
+ * "Redis lost its state"). Grants when available - promised >= qty.
+ * Returns {granted 1|0|STOCK_MISSING, promised after, available (-1: unknown)}.
  * Idempotent per holdId: a repeated call reports the existing hold.
  */
 export const RESERVE_LUA = `${SWEEP}
@@ -48,19 +54,15 @@ sweep(now)
 local promised = tonumber(redis.call('HGET', KEYS[4], node) or '0')
 if redis.call('HEXISTS', KEYS[3], hold) == 1 then return {1, promised, -1} end
 local rec = redis.call('HGET', KEYS[1], node)
-local available
-if rec and #rec >= ${RECORD_WIDTH * 8} then
-  local onHand = struct.unpack('<d', rec, ${R.onHand * 8 + 1})
-  local reserved = struct.unpack('<d', rec, ${R.reserved * 8 + 1})
-  available = onHand - reserved
-else
-  available = tonumber(ARGV[6])
-end
+if not rec or #rec < ${RECORD_WIDTH * 8} then return {${STOCK_MISSING}, promised, -1} end
+local onHand = struct.unpack('<d', rec, ${R.onHand * 8 + 1})
+local reserved = struct.unpack('<d', rec, ${R.reserved * 8 + 1})
+local available = onHand - reserved
 if available - promised < qty then return {0, promised, available} end
 redis.call('HINCRBY', KEYS[4], node, qty)
 redis.call('HSET', KEYS[3], hold, node .. '|' .. qty)
 redis.call('ZADD', KEYS[2], now + ttl, hold)
-touch(tonumber(ARGV[7]))
+touch(tonumber(ARGV[6]))
 return {1, promised + qty, available}
 `;
 

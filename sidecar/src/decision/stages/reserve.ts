@@ -4,7 +4,9 @@
  * atomic check-and-promise per item, trying its options in rank order, each
  * call bounded by RESERVATION_TIMEOUT_MS: the first hold granted is the
  * promise (its option moves first). An item whose every option is refused
- * is denied (RESERVATION_FAILED); one whose store call fails answers what
+ * is denied (RESERVATION_FAILED), flagged `redis` when the store refused
+ * because it lost the stock record (DESIGN.md §6 "Redis lost its state": no
+ * promise from the caller's figure); one whose store call fails answers what
  * the wide-margin fallback says (policies/wide-margin-fallback.ts). If any
  * item ends up denied, the basket is denied and its other holds released.
  */
@@ -97,6 +99,8 @@ async function holdItem(
       deps.observer?.reservation('held');
       return settled(o, i > 0 ? promoteOption(decision, i, option) : decision, 'held');
     }
+    // The store lost its state: refused like any refusal, and the answer says so.
+    if ('refusal' in outcome) degraded.add('redis');
     deps.observer?.reservation('refused');
     i++;
   }
