@@ -6,7 +6,8 @@
  *     [--http-port 8787] [--grpc-port 8788] [--host 127.0.0.1] \
  *     [--mode enforce|shadow|off] [--enforce model|baseline|naive] \
  *     [--world-clock <simEpochMs>@<wallEpochMs>x<speed>] \
- *     [--decision-log <file>|stdout|off] [--hot-cache-records 1000000] [--log-level info] \
+ *     [--decision-log <file>|stdout|off] [--decision-stream kafka://h:p[,h:p]|file:PATH|off] \
+ *     [--hot-cache-records 1000000] [--log-level info] \
  *     [--control-plane host:port --control-url http://host:port --control-token-file f \
  *      --state-dir dir --trusted-key pub.pem [--models-root dir] [--sidecar-id id]]
  *
@@ -30,6 +31,7 @@ import { runMain } from '@mercato/platform/run-main';
 import { parseServeFlags, type RawServeFlags, type ServeConfig } from './cli/serve-flags.js';
 import { parseControlLinkFlags, type RawControlLinkFlags } from './control/control-link.js';
 import { NdjsonFileSink, StdoutSink } from './decision-log/decision-log-sinks.js';
+import { createDecisionEventSink } from './decision-log/decision-stream-sinks.js';
 import { ERR } from './errors.js';
 import { connectRedisStores } from './redis-wiring.js';
 import { createSidecar, type SidecarConfig } from './sidecar.js';
@@ -53,6 +55,10 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
         : config.decisionLog === 'stdout'
           ? new StdoutSink()
           : new NdjsonFileSink(config.decisionLog),
+    decisionStreamSink:
+      config.decisionStream === null
+        ? null
+        : createDecisionEventSink(config.decisionStream, config.region, logger),
     ...(config.modelDir === null ? {} : { modelDir: config.modelDir }),
     rulesOnly: config.modelChoice === 'rules-only',
     batchMaxAgeMs: config.batchMaxAgeMs,
@@ -113,6 +119,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       'which side answers: model (baseline without a model) | baseline (rule scorer) | naive (on hand - reserved >= qty)',
     )
     .option('--decision-log <dest>', 'decision-log NDJSON: a file path, stdout, or off')
+    .option(
+      '--decision-stream <dest>',
+      'atp.decision.v1 events: kafka://host:port[,host:port] (topic atp.decisions.<region>), file:PATH (NDJSON), or off',
+    )
     .option('--hot-cache-records <n>', 'hot cache bound in (sku,node) records; 0 = no cache')
     .option('--log-level <level>', 'pino log level')
     .option(

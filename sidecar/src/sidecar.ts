@@ -29,6 +29,7 @@ import { ControlState } from './control/control-state.js';
 import { DecisionEngine } from './decision/decision-engine.js';
 import type { Clock, EnforcedSide, ReservationStore } from './decision/ports.js';
 import { DecisionLog, type DecisionLogSink } from './decision-log/decision-log.js';
+import { type DecisionEventSink, DecisionStream, fanOutSinks } from './decision-log/decision-stream.js';
 import type { BundleVerifier } from './model/model-bundle.js';
 import { ModelGuard } from './model/model-guard.js';
 import { ModelRegistry, type RankerLoader } from './model/model-registry.js';
@@ -83,6 +84,8 @@ export interface SidecarConfig {
   hotCacheRecords?: number | false;
   /** Decision-log sink; null or absent = no decision log. */
   decisionLogSink?: DecisionLogSink | null;
+  /** Where `atp.decision.v1` events go (`--decision-stream`); null/absent = no stream. */
+  decisionStreamSink?: DecisionEventSink | null;
   logger?: Logger;
   /** Watch lost this long (wall ms) before answers say `control-plane` (default CONTROL_LOST_AFTER_MS). */
   controlLostAfterMs?: number;
@@ -110,6 +113,7 @@ export interface Sidecar {
   readonly engine: DecisionEngine;
   readonly metrics: SidecarMetrics;
   readonly decisionLog: DecisionLog | null;
+  readonly decisionStream: DecisionStream | null;
   readonly hotCache: HotCache | null;
   readonly http: HttpEdge;
   readonly grpc: GrpcEdge;
@@ -179,6 +183,12 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     decisionLog.onDrop = () => metrics.decisionLogDropped.inc();
     decisionLog.onWritten = (n) => metrics.decisionLogWritten.inc(n);
   }
+  const decisionStream = config.decisionStreamSink
+    ? new DecisionStream(config.decisionStreamSink, {
+        nodeType: (id) => nodeDirectory.info(id)?.nodeType,
+        registry: metrics.registry,
+      })
+    : null;
   /** When the watch was started (wall ms): a link that never connected is lost from then. */
   let linkStartedAtMs = Date.now();
   const link =
@@ -196,7 +206,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     clock,
     defaultMode: config.mode ?? DEFAULT_MODE,
     enforce: config.enforce ?? DEFAULT_ENFORCED_SIDE,
-    decisionLog,
+    decisionLog: fanOutSinks(decisionLog, decisionStream),
     observer: metrics,
     rulesOnlyVersion: RULES_ONLY_MODEL_VERSION,
     ...(config.batchMaxAgeMs === undefined ? {} : { batchMaxAgeMs: config.batchMaxAgeMs }),
@@ -252,6 +262,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     engine,
     metrics,
     decisionLog,
+    decisionStream,
     hotCache,
     http,
     grpc,
@@ -267,6 +278,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
       linkStartedAtMs = Date.now();
       link?.start();
       decisionLog?.start();
+      decisionStream?.start();
       const httpPort = await http.start();
       const grpcPort = await grpc.start();
       if (config.modelDir !== undefined) {
@@ -285,6 +297,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
       ready = false;
       await Promise.all([http.stop(), grpc.stop()]);
       await decisionLog?.stop();
+      await decisionStream?.stop();
       await link?.stop();
       await models.stop();
       for (const close of config.closers ?? []) await close();

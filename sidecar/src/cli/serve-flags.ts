@@ -14,6 +14,7 @@ import { parseRegionName } from '@mercato/proto/v1/regions';
 import type { ControlLinkConfig } from '../control/control-link.js';
 import { BATCH_FEATURES_MAX_AGE_MS } from '../decision/policies/batch-freshness.js';
 import type { EnforcedSide } from '../decision/ports.js';
+import type { DecisionStreamTarget } from '../decision-log/decision-stream-sinks.js';
 import { DEFAULT_ENFORCED_SIDE, DEFAULT_MODE } from '../sidecar.js';
 
 export const DEFAULT_HTTP_PORT = 8787;
@@ -56,6 +57,8 @@ export interface ServeConfig {
   enforce: EnforcedSide;
   /** A file path, 'stdout', or null (off). */
   decisionLog: string | null;
+  /** `--decision-stream`: atp.decision.v1 events to Kafka or an NDJSON file; null = off. */
+  decisionStream: DecisionStreamTarget | null;
   /** Records in the hot cache; 0 = no cache. */
   hotCacheRecords: number;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -70,7 +73,8 @@ export interface ServeConfig {
 /** Raw commander values: strings (or undefined) keyed by camel-cased flag name. */
 export type RawServeFlags = Partial<
   Record<
-    | Exclude<keyof ServeConfig, 'controlLink' | 'clock' | 'modelChoice' | 'batchMaxAgeMs'>
+    | Exclude<keyof ServeConfig, 'controlLink' | 'clock' | 'modelChoice' | 'batchMaxAgeMs' | 'decisionStream'>
+    | 'decisionStream'
     | 'redis'
     | 'model'
     | 'worldClock'
@@ -108,6 +112,7 @@ export function parseServeFlags(raw: RawServeFlags): ServeConfig {
     mode: oneOfFlag(raw.mode, '--mode', MODES, DEFAULT_MODE),
     enforce: oneOfFlag(raw.enforce, '--enforce', ENFORCED_SIDES, DEFAULT_ENFORCED_SIDE),
     decisionLog: raw.decisionLog === undefined || raw.decisionLog === 'off' ? null : raw.decisionLog,
+    decisionStream: decisionStreamFlag(raw.decisionStream),
     hotCacheRecords: intFlag(
       raw.hotCacheRecords,
       '--hot-cache-records',
@@ -125,6 +130,28 @@ export function parseServeFlags(raw: RawServeFlags): ServeConfig {
       ) * HOUR_MS,
     clock: worldClockFlag(raw.worldClock),
   };
+}
+
+/** `--decision-stream kafka://host:port[,host:port] | file:PATH | off`; absent or off = no stream. */
+export function decisionStreamFlag(raw: string | undefined): DecisionStreamTarget | null {
+  const flag = '--decision-stream';
+  if (raw === undefined || raw === 'off') return null;
+  if (raw.startsWith('file:')) {
+    const path = raw.slice('file:'.length);
+    if (path === '') throw flagError(flag, 'file: needs a path, e.g. file:decisions.ndjson');
+    return { kind: 'file', path };
+  }
+  if (raw.startsWith('kafka://')) {
+    const brokers = raw.slice('kafka://'.length).split(',');
+    for (const b of brokers) {
+      const m = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(b);
+      if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+        throw flagError(flag, `expected host:port brokers after kafka://, got "${b}"`);
+      }
+    }
+    return { kind: 'kafka', brokers };
+  }
+  throw flagError(flag, `expected kafka://host:port[,host:port], file:PATH or off, got "${raw}"`);
 }
 
 /** `--world-clock <simEpochMs>@<wallEpochMs>x<speed>` (platform clock); absent = the wall clock. */
