@@ -74,9 +74,20 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
   }
   const root = mkdtempSync(join(tmpdir(), 'atp-redis-cluster-'));
   const nodes: NodeProc[] = [];
+  // Twelve ports drawn one after another: never hand the same one out twice.
+  const taken = new Set<number>();
+  const uniquePort = async (): Promise<number> => {
+    for (;;) {
+      const p = await freePort();
+      if (!taken.has(p)) {
+        taken.add(p);
+        return p;
+      }
+    }
+  };
   for (let i = 0; i < 6; i++) {
-    const port = await freePort();
-    const busPort = await freePort();
+    const port = await uniquePort();
+    const busPort = await uniquePort();
     const dir = join(root, String(port));
     mkdirSync(dir);
     nodes.push({
@@ -120,7 +131,7 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
       ],
       { stdio: 'ignore' },
     );
-    await waitForPing(n.port);
+    await waitForPing(n.port, n.proc);
   };
   /** First slot each killed primary served, so waitForFailover knows whose promotion to wait for. */
   const servedSlot = new Map<number, number>();
@@ -144,7 +155,22 @@ export async function startRedisCluster(): Promise<RedisClusterHandle> {
     rmSync(root, { recursive: true, force: true });
   };
   try {
-    await Promise.all(nodes.map(launch));
+    // A port another process took between the draw and the bind: draw again, at most twice per node.
+    const launchFresh = async (n: NodeProc) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await launch(n);
+        } catch (err) {
+          const exited = n.proc !== null && (n.proc.exitCode !== null || n.proc.signalCode !== null);
+          if (!exited || attempt >= 2) throw err;
+          n.port = await uniquePort();
+          n.busPort = await uniquePort();
+        }
+      }
+    };
+    await Promise.all(nodes.map(launchFresh));
+    byPort.clear();
+    for (const n of nodes) byPort.set(n.port, n);
     const create = spawnSync(
       'redis-cli',
       [
@@ -332,9 +358,15 @@ async function withClient<T>(port: number, run: (c: Redis) => Promise<T>): Promi
   }
 }
 
-async function waitForPing(port: number): Promise<void> {
+async function waitForPing(port: number, proc: ChildProcess | null): Promise<void> {
   const deadline = Date.now() + CLUSTER_START_TIMEOUT_MS;
   while (Date.now() < deadline) {
+    if (proc !== null && (proc.exitCode !== null || proc.signalCode !== null)) {
+      // Fail at once, not after the whole timeout: most often another process took the port meanwhile.
+      throw new Error(
+        `redis-server on ${port} exited (${proc.exitCode ?? proc.signalCode}) before answering PING`,
+      );
+    }
     if ((await withClient(port, (c) => c.ping()).catch(() => null)) === 'PONG') return;
     await sleep(50);
   }
