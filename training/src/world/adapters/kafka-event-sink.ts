@@ -13,7 +13,7 @@
 import { encodeEvent, eventKey, toWire } from '@mercato/proto/v1/inventory-event';
 import { mutationsTopic } from '@mercato/proto/v1/topics';
 import type { DeliveredEvent, EventSink } from '../world-ports.js';
-import { type KafkaSinkOptions, TopicWriter } from './topic-writer.js';
+import { type KafkaSinkOptions, TopicSink } from './topic-writer.js';
 
 export const EVENT_SINK_CLIENT_ID = 'atp-world-events';
 
@@ -27,41 +27,13 @@ export function deliveredEventLine(d: DeliveredEvent): string {
   return JSON.stringify({ ...toWire(d.event), delivered_at_ms: d.deliverAtMs });
 }
 
-export class KafkaEventSink implements EventSink {
-  private readonly writer: TopicWriter;
+export class KafkaEventSink extends TopicSink implements EventSink {
   private readonly beforeSend: KafkaEventSinkOptions['beforeSend'];
   batches = 0;
 
   constructor(o: KafkaEventSinkOptions) {
-    this.writer = new TopicWriter(mutationsTopic(o.region), o, EVENT_SINK_CLIENT_ID);
+    super(mutationsTopic(o.region), o, EVENT_SINK_CLIENT_ID);
     this.beforeSend = o.beforeSend;
-  }
-
-  get topic(): string {
-    return this.writer.topic;
-  }
-
-  /** Events produced so far. */
-  get sent(): number {
-    return this.writer.produced;
-  }
-
-  /** Lines in the NDJSON log so far. */
-  get logged(): number {
-    return this.writer.logged;
-  }
-
-  start(): Promise<void> {
-    return this.writer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.writer.stop();
-  }
-
-  /** Resolves once every batch sent so far is produced and logged (send() only queues). */
-  flushed(): Promise<void> {
-    return this.writer.flushed();
   }
 
   async send(batch: readonly DeliveredEvent[]): Promise<void> {

@@ -14,7 +14,7 @@ import { encodeOutcome, type OrderOutcome, outcomeKey } from '@mercato/proto/v1/
 import { outcomesTopic } from '@mercato/proto/v1/topics';
 import { NAIVE_DECISION_PREFIX } from '../../simulator/demand-process.js';
 import type { OutcomeSink } from '../world-ports.js';
-import { type KafkaSinkOptions, TopicWriter } from './topic-writer.js';
+import { type KafkaSinkOptions, TopicSink } from './topic-writer.js';
 
 export const OUTCOME_SINK_CLIENT_ID = 'atp-world-outcomes';
 
@@ -28,41 +28,14 @@ export function isWarmupOutcome(o: OrderOutcome): boolean {
   return o.decisionId.startsWith(NAIVE_DECISION_PREFIX);
 }
 
-export class KafkaOutcomeSink implements OutcomeSink {
-  private readonly writer: TopicWriter;
+export class KafkaOutcomeSink extends TopicSink implements OutcomeSink {
   private readonly publishWarmup: boolean;
   /** Outcomes kept out of the topic (warm-up), logged only. */
   fileOnly = 0;
 
   constructor(o: KafkaOutcomeSinkOptions) {
-    this.writer = new TopicWriter(outcomesTopic(o.region), o, OUTCOME_SINK_CLIENT_ID);
+    super(outcomesTopic(o.region), o, OUTCOME_SINK_CLIENT_ID);
     this.publishWarmup = o.publishWarmup ?? false;
-  }
-
-  get topic(): string {
-    return this.writer.topic;
-  }
-
-  /** Outcomes produced so far. */
-  get sent(): number {
-    return this.writer.produced;
-  }
-
-  get logged(): number {
-    return this.writer.logged;
-  }
-
-  start(): Promise<void> {
-    return this.writer.start();
-  }
-
-  stop(): Promise<void> {
-    return this.writer.stop();
-  }
-
-  /** Resolves once every batch sent so far is produced and logged (send() only queues). */
-  flushed(): Promise<void> {
-    return this.writer.flushed();
   }
 
   async send(batch: readonly OrderOutcome[]): Promise<void> {

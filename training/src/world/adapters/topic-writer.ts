@@ -155,3 +155,39 @@ export class TopicWriter {
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** What every world sink over one topic shares: its writer's lifecycle and counters. */
+export abstract class TopicSink {
+  protected readonly writer: TopicWriter;
+
+  constructor(topic: string, o: KafkaSinkOptions, clientId: string) {
+    this.writer = new TopicWriter(topic, o, clientId);
+  }
+
+  get topic(): string {
+    return this.writer.topic;
+  }
+
+  /** Records produced so far. */
+  get sent(): number {
+    return this.writer.produced;
+  }
+
+  /** Lines in the NDJSON log so far. */
+  get logged(): number {
+    return this.writer.logged;
+  }
+
+  start(): Promise<void> {
+    return this.writer.start();
+  }
+
+  stop(): Promise<void> {
+    return this.writer.stop();
+  }
+
+  /** Resolves once every batch sent so far is produced and logged (send() only queues). */
+  flushed(): Promise<void> {
+    return this.writer.flushed();
+  }
+}
