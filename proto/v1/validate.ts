@@ -62,6 +62,13 @@ export function reqNumber(o: Obj, key: string, prefix: string, min: number, max:
   return v;
 }
 
+export function reqBool(o: Obj, key: string, prefix: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean')
+    throw new ContractError(join(prefix, key), `expected a boolean, got ${describe(v)}`);
+  return v;
+}
+
 /** Parses untrusted JSON text (a file line, a Kafka value, a Redis value); errors name `$`. */
 export function parseJsonText(text: string): unknown {
   try {

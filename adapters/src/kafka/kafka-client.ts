@@ -6,6 +6,7 @@
 
 import type { Logger } from '@mercato/platform/logger';
 import { type ISocketFactory, Kafka, type LogEntry, logLevel } from 'kafkajs';
+import { type KafkaSecurity, kafkajsSecurityOptions } from './kafka-security.js';
 
 /** A broker that does not accept a TCP connection within this is treated as down. */
 export const KAFKA_CONNECTION_TIMEOUT_MS = 3_000;
@@ -22,6 +23,8 @@ export interface KafkaClientOptions {
   clientId: string;
   logger: Logger;
   socketFactory?: SocketFactory;
+  /** TLS / SASL (kafka-security.ts); null or absent = plaintext. */
+  security?: KafkaSecurity | null;
 }
 
 export function createKafkaClient(opts: KafkaClientOptions): Kafka {
@@ -37,6 +40,7 @@ export function createKafkaClient(opts: KafkaClientOptions): Kafka {
       retries: KAFKA_RETRIES,
     },
     ...(opts.socketFactory === undefined ? {} : { socketFactory: opts.socketFactory }),
+    ...kafkajsSecurityOptions(opts.security),
     // kafkajs logs every broker error at ERROR although it retries them; the ingester reports
     // the outcome (health, metrics), so its errors are warnings here.
     logLevel: logLevel.WARN,

@@ -19,9 +19,9 @@
  * evaluations per call.
  */
 import { AtpError } from '@mercato/platform/errors';
+import { Prng } from '@mercato/platform/prng';
 import { EVALUATION_ERR } from '../evaluation-errors.js';
 import type { Interval } from './rate-counts.js';
-import { SeededRandom } from './seeded-random.js';
 import { requireCount, requireIntegerIn, requireOpenUnit } from './stats-input.js';
 import { DEFAULT_CONFIDENCE } from './wilson-interval.js';
 
@@ -96,7 +96,7 @@ export function bootstrapInterval(
   for (let i = 0; i < rowCount; i++) rows[i] = i;
   const estimate = statistic(rows, rowCount);
 
-  const random = new SeededRandom(seed);
+  const random = new Prng(seed);
   const values = new Float64Array(resamples);
   let valid = 0;
   const strataCount = plan.stratumUnitStart.length - 1;
@@ -106,7 +106,7 @@ export function bootstrapInterval(
       const first = plan.stratumUnitStart[s] ?? 0;
       const size = (plan.stratumUnitStart[s + 1] ?? 0) - first;
       for (let j = 0; j < size; j++) {
-        const unit = plan.stratumUnits[first + random.nextIndex(size)] ?? 0;
+        const unit = plan.stratumUnits[first + random.index(size)] ?? 0;
         const from = plan.unitRowStart[unit] ?? 0;
         const to = plan.unitRowStart[unit + 1] ?? 0;
         if (count + to - from > rows.length) rows = grow(rows, count + to - from);

@@ -8,7 +8,7 @@ import { EVALUATION_ERR } from '../../../evaluation/src/evaluation-errors.js';
 import { bootstrapInterval } from '../../../evaluation/src/stats/bootstrap-interval.js';
 import { rateDifferenceInterval } from '../../../evaluation/src/stats/rate-difference-interval.js';
 import { throwsCoded } from './expect-error.js';
-import { SeededRandom, standardNormal } from './simulation.js';
+import { Prng, standardNormal } from './simulation.js';
 
 /** Mean of `values` over the resampled rows. */
 function meanOver(values: Float64Array): (rows: Uint32Array, count: number) => number {
@@ -20,7 +20,7 @@ function meanOver(values: Float64Array): (rows: Uint32Array, count: number) => n
 }
 
 t.test('the same seed gives the same interval; another seed a close one', async (t) => {
-  const random = new SeededRandom(1);
+  const random = new Prng(1);
   const values = Float64Array.from({ length: 500 }, () => 10 + 3 * standardNormal(random));
   const a = bootstrapInterval(values.length, meanOver(values), { seed: 7 });
   const b = bootstrapInterval(values.length, meanOver(values), { seed: 7 });
@@ -31,7 +31,7 @@ t.test('the same seed gives the same interval; another seed a close one', async 
 });
 
 t.test('for a mean it agrees with mean +- 1.96 s / sqrt(n)', async (t) => {
-  const random = new SeededRandom(2);
+  const random = new Prng(2);
   const n = 2000;
   const values = Float64Array.from({ length: n }, () => 5 + 2 * standardNormal(random));
   let mean = 0;
@@ -84,7 +84,7 @@ t.test('stratified by arm, a difference of rates matches the Newcombe interval',
 t.test('clustered rows: resampling whole clusters gives the cluster-level standard error', async (t) => {
   // 200 sessions of 20 decisions each; a session effect dominates the noise,
   // so the 4000 rows carry about as much information as 200 independent ones.
-  const random = new SeededRandom(4);
+  const random = new Prng(4);
   const sessions = 200;
   const perSession = 20;
   const n = sessions * perSession;

@@ -17,7 +17,7 @@ import {
   type PairedMoments,
 } from '../../../evaluation/src/stats/paired-moments.js';
 import { throwsCoded } from './expect-error.js';
-import { SeededRandom, standardNormal } from './simulation.js';
+import { Prng, standardNormal } from './simulation.js';
 
 const REPLICATIONS = 400;
 const PER_ARM = 1000;
@@ -27,7 +27,7 @@ const SLOPE = 0.8;
 const SD_X = 2;
 const RHO_SQUARED = (SLOPE * SLOPE * SD_X * SD_X) / (SLOPE * SLOPE * SD_X * SD_X + 1);
 
-function arm(random: SeededRandom, effect: number): PairedMoments {
+function arm(random: Prng, effect: number): PairedMoments {
   const m = emptyMoments();
   for (let i = 0; i < PER_ARM; i++) {
     const x = 10 + SD_X * standardNormal(random);
@@ -43,7 +43,7 @@ function meanAndVariance(values: number[]): { mean: number; variance: number } {
 }
 
 t.test('CUPED is unbiased and removes about rho^2 of the variance', async (t) => {
-  const random = new SeededRandom(21);
+  const random = new Prng(21);
   const adjusted: number[] = [];
   const plain: number[] = [];
   const reported: number[] = [];
@@ -88,7 +88,7 @@ t.test('a covariate that does not vary changes nothing', async (t) => {
 });
 
 t.test('moments: streaming, merged and two-pass agree, also far from zero', async (t) => {
-  const random = new SeededRandom(22);
+  const random = new Prng(22);
   const offset = 1e9;
   const y = Array.from({ length: 3000 }, () => offset + standardNormal(random));
   const x = y.map((v) => 0.5 * (v - offset) + offset + standardNormal(random));

@@ -15,7 +15,7 @@ import {
   oversellGuardrail,
 } from '../../../evaluation/src/stats/oversell-guardrail.js';
 import { throwsCoded } from './expect-error.js';
-import { binomial, monteCarloSlack, SeededRandom } from './simulation.js';
+import { binomial, monteCarloSlack, Prng } from './simulation.js';
 
 const CHECKS = 2000;
 /** Promises per arm between two checks. */
@@ -29,7 +29,7 @@ interface GuardrailRun {
 }
 
 function runGuardrail(seed: number, pT: number, pC: number, options: GuardrailOptions = {}): GuardrailRun {
-  const random = new SeededRandom(seed);
+  const random = new Prng(seed);
   const treatment = { promised: 0, oversold: 0 };
   const control = { promised: 0, oversold: 0 };
   let last: GuardrailDecision | undefined;

@@ -11,7 +11,7 @@ import { rateDifferenceInterval } from '../../../evaluation/src/stats/rate-diffe
 import { rateRatioInterval } from '../../../evaluation/src/stats/rate-ratio-interval.js';
 import { wilsonInterval } from '../../../evaluation/src/stats/wilson-interval.js';
 import { throwsCoded } from './expect-error.js';
-import { binomial, SeededRandom } from './simulation.js';
+import { binomial, Prng } from './simulation.js';
 
 /** Published tables give four decimals. */
 const TABLE_PRECISION = 5e-5;
@@ -109,7 +109,7 @@ t.test('Katz ratio interval: the log-scale formula, symmetric in ln, zero cells 
 });
 
 t.test('the intervals cover the truth about 95% of the time at oversell-like rates', async (t) => {
-  const random = new SeededRandom(13);
+  const random = new Prng(13);
   const nT = 400;
   const nC = 500;
   const pT = 0.03;

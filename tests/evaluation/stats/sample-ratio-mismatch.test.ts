@@ -10,7 +10,7 @@ import t from 'tap';
 import { EVALUATION_ERR } from '../../../evaluation/src/evaluation-errors.js';
 import { type SrmResult, sampleRatioMismatch } from '../../../evaluation/src/stats/sample-ratio-mismatch.js';
 import { throwsCoded } from './expect-error.js';
-import { binomial, monteCarloSlack, SeededRandom } from './simulation.js';
+import { binomial, monteCarloSlack, Prng } from './simulation.js';
 
 const ALPHA = 0.001;
 const IMBALANCE_RUNS = 100;
@@ -23,7 +23,7 @@ const CLEAN_BATCH = 10;
 const NAIVE_CHI_SQUARE = 10.827566170662733;
 
 /** Draws `batch` assignments over the arms with `shares` into `counts`. */
-function assign(random: SeededRandom, counts: number[], shares: readonly number[], batch: number): void {
+function assign(random: Prng, counts: number[], shares: readonly number[], batch: number): void {
   let left = batch;
   let mass = 1;
   for (let i = 0; i < shares.length - 1; i++) {
@@ -59,7 +59,7 @@ t.test('the Bayes factor is the sequential Dirichlet-multinomial predictive rati
 t.test('an injected 45/55 imbalance trips the check at alpha 0.001', async (t) => {
   const trippedAt: number[] = [];
   for (let run = 0; run < IMBALANCE_RUNS; run++) {
-    const random = new SeededRandom(40_000 + run);
+    const random = new Prng(40_000 + run);
     const counts = [0, 0];
     let result: SrmResult | undefined;
     // Checked after every single unit: the most continuous monitoring there is.
@@ -88,7 +88,7 @@ t.test(
     const minP: number[] = [];
     let naiveTrips = 0;
     for (let run = 0; run < CLEAN_RUNS; run++) {
-      const random = new SeededRandom(50_000 + run);
+      const random = new Prng(50_000 + run);
       const counts = [0, 0];
       let result: SrmResult | undefined;
       let naiveTripped = false;
@@ -128,7 +128,7 @@ t.test('three arms with unequal shares: clean passes, a shifted split trips', as
       [expected, 60_000],
       [[0.5, 0.22, 0.28], 70_000],
     ] as const) {
-      const random = new SeededRandom(seed + run);
+      const random = new Prng(seed + run);
       const counts = [0, 0, 0];
       let result: SrmResult | undefined;
       for (let unit = 0; unit < 20_000; unit += 50) {

@@ -13,7 +13,7 @@ import {
   twoProportionMsprt,
 } from '../../../evaluation/src/stats/two-proportion-msprt.js';
 import { throwsCoded } from './expect-error.js';
-import { binomial, monteCarloSlack, SeededRandom } from './simulation.js';
+import { binomial, monteCarloSlack, Prng } from './simulation.js';
 
 const ALPHA = 0.05;
 const CHECKS = 2000;
@@ -34,7 +34,7 @@ interface RunOutcome {
 
 /** One seeded experiment: `batch` units per arm between checks, checked CHECKS times. */
 function runExperiment(seed: number, pT: number, pC: number, batch: number): RunOutcome {
-  const random = new SeededRandom(seed);
+  const random = new Prng(seed);
   const treatment = { successes: 0, trials: 0 };
   const control = { successes: 0, trials: 0 };
   let result: SequentialTestResult | undefined;

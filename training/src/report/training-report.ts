@@ -8,11 +8,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FEATURE_NAMES } from '@mercato/features/feature-vector';
+import { barChart, esc, lineChart } from '@mercato/platform/svg-charts';
 import type { EvaluationReport, SegmentReport } from '../evaluate/evaluate-policies.js';
 import type { PolicyStats } from '../evaluate/metrics.js';
 import { featureImportance } from '../gbdt/gbdt-model.js';
 import { ACCEPT_ECE, ACCEPT_OVERSELL_RATIO, round, type TrainResult } from '../pipeline/train-pipeline.js';
-import { barChart, esc, lineChart } from './svg-charts.js';
 
 export const REPORT_JSON = 'report.json';
 /** The oversell curve shows promise rates from naive's minus this... */

@@ -1,6 +1,7 @@
 /**
- * Tiny inline-SVG charts for the evaluation report (no script, no external
- * asset: the HTML file stands alone and diffs as text). Numbers are printed
+ * Tiny inline-SVG charts for every HTML report (training, world, drift,
+ * evaluation): no script, no external asset, so the HTML file stands alone
+ * and diffs as text. Numbers are printed
  * with fixed decimals so the same data always renders the same bytes.
  */
 
