@@ -21,6 +21,13 @@
  */
 import type { Mode } from './decision.js';
 import { MODES } from './decision.js';
+import {
+  type Experiment,
+  experimentToJson,
+  type FilterExperiment,
+  parseExperiment,
+  toFilterExperiments,
+} from './experiment.js';
 import { parseRegionRegistry, type RegionRegistry, regionRegistryToJson } from './region-registry.js';
 import {
   asObject,
@@ -121,6 +128,8 @@ export interface ControlSnapshot {
    * and on snapshots published before the registry existed.
    */
   regionRegistry?: RegionRegistry;
+  /** Running experiments (experiment.ts); absent when none runs. */
+  experiments?: Experiment[];
 }
 
 /** What the filter pulls from its local sidecar. Field names are the JSON names. */
@@ -134,6 +143,8 @@ export interface FilterSnapshot {
   killed_skus: string[];
   held_skus: string[];
   routes: { prefix: string; mode: Mode; rollout_pct: number }[];
+  /** Running experiments of this region: the filter buckets buyer keys for them (absent = none). */
+  experiments?: FilterExperiment[];
 }
 
 export function toFilterSnapshot(s: ControlSnapshot, region: string, modelVersion: string): FilterSnapshot {
@@ -147,6 +158,7 @@ export function toFilterSnapshot(s: ControlSnapshot, region: string, modelVersio
     killed_skus: ks.filter((k) => k.scope === 'sku').map((k) => k.target),
     held_skus: s.holds.filter((h) => h.region === undefined || h.region === region).map((h) => h.sku),
     routes: s.routes.map((r) => ({ prefix: r.prefix, mode: r.mode, rollout_pct: r.rolloutPct })),
+    experiments: toFilterExperiments(s.experiments ?? [], region),
   };
 }
 
@@ -199,6 +211,13 @@ export function parseControlSnapshot(raw: unknown): ControlSnapshot {
     ...(o.region_registry === undefined || o.region_registry === null
       ? {}
       : { regionRegistry: parseRegionRegistry(o.region_registry, 'region_registry') }),
+    ...(o.experiments === undefined || o.experiments === null
+      ? {}
+      : {
+          experiments: reqArray(o, 'experiments', '', 0, 1_000).map((v, i) =>
+            parseExperiment(v, `experiments[${i}]`),
+          ),
+        }),
   };
 }
 
@@ -235,6 +254,7 @@ export function controlSnapshotToJson(s: ControlSnapshot): Record<string, unknow
       ...(s.model.previous === undefined ? {} : { previous: s.model.previous }),
     },
     ...(s.regionRegistry === undefined ? {} : { region_registry: regionRegistryToJson(s.regionRegistry) }),
+    ...(s.experiments === undefined ? {} : { experiments: s.experiments.map(experimentToJson) }),
   };
 }
 

@@ -91,8 +91,13 @@ export interface DecisionEvent {
   channel: Channel;
   mode: Mode;
   enforced: EnforcedSide;
-  /** Experiment arm the decision was made under (`none` outside experiments). */
+  /**
+   * Experiment arm the decision was made under, as `<experiment>:<arm>`
+   * (experiment.ts armTag); `none` outside experiments and for a stopped arm's buckets.
+   */
   arm: string;
+  /** The experiment id; absent outside experiments. */
+  experiment?: string;
   modelVersion: string;
   rulesVersion: string;
   degradations: Degradation[];
@@ -109,6 +114,7 @@ export function decisionEventToWire(e: DecisionEvent): Record<string, unknown> {
     mode: e.mode,
     enforced: e.enforced,
     arm: e.arm,
+    ...(e.experiment === undefined ? {} : { experiment: e.experiment }),
     model_version: e.modelVersion,
     rules_version: e.rulesVersion,
     degradations: e.degradations,
@@ -176,6 +182,9 @@ export function parseDecisionEvent(raw: unknown): DecisionEvent {
     mode: reqEnum(o, 'mode', '', MODES),
     enforced: reqEnum(o, 'enforced', '', ENFORCED_SIDES),
     arm: reqId(o, 'arm', '', 64),
+    ...(o.experiment === undefined || o.experiment === null
+      ? {}
+      : { experiment: reqId(o, 'experiment', '', 64) }),
     modelVersion: reqId(o, 'model_version', '', 128),
     rulesVersion: reqId(o, 'rules_version', '', 128),
     degradations,

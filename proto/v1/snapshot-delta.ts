@@ -57,6 +57,8 @@ export interface SnapshotDelta {
   model: Obj;
   /** The target's whole region registry (small, changes rarely); absent when the target has none. */
   region_registry?: Obj;
+  /** The target's running experiments, whole (few, small); absent when none runs. */
+  experiments?: Obj[];
   kill_switches: CollectionDelta;
   routes: CollectionDelta;
   holds: CollectionDelta;
@@ -87,6 +89,7 @@ export function diffSnapshots(from: ControlSnapshot, to: ControlSnapshot): Snaps
     rules_version: to.rulesVersion,
     model: b.model as Obj,
     ...(b.region_registry === undefined ? {} : { region_registry: b.region_registry as Obj }),
+    ...(b.experiments === undefined ? {} : { experiments: b.experiments as Obj[] }),
   } as SnapshotDelta;
   for (const c of COLLECTIONS) {
     const before = new Map((a[c.name] as Obj[]).map((it) => [keyOf(it, c.keyFields), canonicalJson(it)]));
@@ -131,6 +134,10 @@ export function applySnapshotDelta(base: ControlSnapshot, raw: unknown): Control
   delete json.region_registry;
   if (d.region_registry !== undefined && d.region_registry !== null) {
     json.region_registry = asObject(d.region_registry, 'delta.region_registry');
+  }
+  delete json.experiments;
+  if (d.experiments !== undefined && d.experiments !== null) {
+    json.experiments = reqArray(d, 'experiments', 'delta', 0, 1_000);
   }
   for (const c of COLLECTIONS) {
     const cd = asObject(d[c.name], `delta.${c.name}`);

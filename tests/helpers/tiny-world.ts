@@ -1,6 +1,6 @@
 /** A three-node world for sidecar tests: one node of each type around zone Z1-1. */
 import type { NodeInfo } from '../../features/src/node-profile.js';
-import { createSidecar, type Sidecar } from '../../sidecar/src/sidecar.js';
+import { createSidecar, type Sidecar, type SidecarConfig } from '../../sidecar/src/sidecar.js';
 import { ev, T0 } from './events.js';
 
 export const TINY_NODES: NodeInfo[] = [
@@ -40,9 +40,9 @@ export const TINY_NODES: NodeInfo[] = [
 ];
 
 /** A sidecar whose clock stands at T0 + 60 s, fed with: IN-STOCK (plenty everywhere), LOW (1 unit at the store), OUT (0). */
-export function tinySidecar(): Sidecar {
+export function tinySidecar(extra: Partial<SidecarConfig> = {}): Sidecar {
   const now = T0 + 60_000;
-  const sc = createSidecar({ region: 'eu-west', clock: () => now });
+  const sc = createSidecar({ region: 'eu-west', clock: () => now, ...extra });
   for (const n of TINY_NODES) sc.directory.upsert(n);
   for (const n of TINY_NODES) {
     sc.features.apply(ev('heartbeat', 0, 1, { node: n.nodeId, atMs: now - 5_000 }));

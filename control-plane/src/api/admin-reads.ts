@@ -16,6 +16,7 @@ import { regionRegistryToJson } from '@mercato/proto/v1/region-registry';
 import type { RefusalAudit } from '../audit/refusal-audit.js';
 import { markIntegrityFailed } from '../changes/model-commands.js';
 import { ERR } from '../errors.js';
+import { readExperiments } from '../experiments/experiment-reads.js';
 import { verifyStoredBundle } from '../models/verify-bundle.js';
 import type { AuditExportQuery, AuditQuery, AuditRow } from '../store/audit-queries.js';
 import type { ControlStore } from '../store/control-store.js';
@@ -234,6 +235,10 @@ export class AdminReads {
   }
 
   /** The region registry in force and who changed it last (newest first, REGION_HISTORY_LIMIT versions). */
+  experiments(id: string | null): Promise<Record<string, unknown>> {
+    return readExperiments(this.store, id);
+  }
+
   async regions(): Promise<Record<string, unknown>> {
     const rows = await this.store.read((tx) => tx.regions.history(REGION_HISTORY_LIMIT));
     const current = rows[0];

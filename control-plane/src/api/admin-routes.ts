@@ -24,6 +24,10 @@ export const CHANGE_ENDPOINTS: Readonly<Record<string, ChangeAction>> = {
   '/v1/regions/remove': 'region.remove',
   '/v1/tokens/create': 'token.create',
   '/v1/tokens/revoke': 'token.revoke',
+  '/v1/experiments/create': 'experiment.create',
+  '/v1/experiments/start': 'experiment.start',
+  '/v1/experiments/stop': 'experiment.stop',
+  '/v1/experiments/stop-arm': 'experiment.arm-stop',
 };
 
 /** GET endpoints; `/v1/models/<version>/<file>` is matched apart. */
@@ -35,6 +39,7 @@ export const READ_ENDPOINTS: Readonly<Record<string, Action>> = {
   '/v1/models': 'model.list',
   '/v1/regions': 'region.list',
   '/v1/tokens': 'token.list',
+  '/v1/experiments': 'experiment.list',
 };
 
 export const MODEL_FILE_PATH_RE =

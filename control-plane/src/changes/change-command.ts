@@ -48,7 +48,7 @@ export function rawTarget(body: unknown): string {
   if (body === null || typeof body !== 'object') return '';
   const o = body as Obj;
   const parts: string[] = [];
-  for (const k of ['scope', 'target', 'prefix', 'sku', 'region', 'node_id', 'version', 'name']) {
+  for (const k of ['scope', 'target', 'prefix', 'sku', 'region', 'node_id', 'version', 'name', 'id', 'arm']) {
     const v = o[k];
     if (typeof v === 'string' && v !== '') parts.push(`${k}=${v.slice(0, 128)}`);
   }

@@ -25,6 +25,12 @@ import { publishSnapshot } from '../snapshot/snapshot-publisher.js';
 import type { AuditEntry } from '../store/audit-queries.js';
 import { type ControlStore, SYSTEM_ACTOR } from '../store/control-store.js';
 import { type ChangeCommand, type ChangeContext, rawTarget } from './change-command.js';
+import {
+  experimentArmStop,
+  experimentCreate,
+  experimentStart,
+  experimentStop,
+} from './experiment-commands.js';
 import { killSwitchClear, killSwitchSet, routeMode, routeRollout } from './lever-commands.js';
 import { modelPromote, modelPush, modelRollback } from './model-commands.js';
 import { currentRegistry, regionPut, regionReferences, regionRemove } from './region-commands.js';
@@ -52,6 +58,10 @@ export const COMMANDS: Record<ChangeAction, AnyCommand> = {
   'region.remove': regionRemove,
   'token.create': tokenCreate,
   'token.revoke': tokenRevoke,
+  'experiment.create': experimentCreate,
+  'experiment.start': experimentStart,
+  'experiment.stop': experimentStop,
+  'experiment.arm-stop': experimentArmStop,
 };
 
 /** Target and reason of a body, as well as it can be told (for the audit record of a refusal). */

@@ -76,6 +76,9 @@ export async function regionReferences(
   for (const s of await tx.rules.sellers()) {
     if ((s.constraint.regions ?? []).includes(region)) refs.push(`seller ${s.constraint.nodeId}`);
   }
+  for (const e of await tx.experiments.list()) {
+    if (e.state !== 'stopped' && e.regions.includes(region)) refs.push(`experiment ${e.id}`);
+  }
   return refs;
 }
 

@@ -21,6 +21,8 @@ export async function buildSnapshot(tx: StoreTx): Promise<ControlSnapshot> {
   const history = await tx.models.history();
   const rollout = await tx.models.rollout();
   const regionRegistry = await tx.regions.latest();
+  // Only running experiments reach sidecars and filters; none running = no field (older hashes unchanged).
+  const experiments = (await tx.experiments.list()).filter((e) => e.state === 'running');
   const holds = holdRows.map((h) => ({
     sku: h.sku,
     ...(h.region === null ? {} : { region: h.region }),
@@ -45,5 +47,6 @@ export async function buildSnapshot(tx: StoreTx): Promise<ControlSnapshot> {
     sellers,
     model,
     ...(regionRegistry === null ? {} : { regionRegistry }),
+    ...(experiments.length === 0 ? {} : { experiments }),
   });
 }

@@ -9,6 +9,7 @@
  *   tx.audit      the audit log                             (audit-queries.ts)
  *   tx.tokens     operator tokens                           (token-queries.ts)
  *   tx.regions    the region registry, one row per version   (region-queries.ts)
+ *   tx.experiments experiments and their revisions          (experiment-queries.ts)
  *
  * `write(fn)` is the only way to change anything: one serialized
  * transaction, handed to every aggregate through the same `tx`, in which
@@ -20,6 +21,7 @@ import { defaultRegionRegistry, type RegionRegistry } from '@mercato/proto/v1/re
 import { REGION_NAME_RE } from '@mercato/proto/v1/regions';
 import { DEFAULT_TOKEN_TTL_S } from '../auth/tokens.js';
 import { AuditQueries } from './audit-queries.js';
+import { ExperimentQueries } from './experiment-queries.js';
 import { LeverQueries } from './lever-queries.js';
 import { ModelQueries } from './model-queries.js';
 import { RegionQueries } from './region-queries.js';
@@ -44,6 +46,7 @@ export class StoreTx {
   readonly audit: AuditQueries;
   readonly tokens: TokenQueries;
   readonly regions: RegionQueries;
+  readonly experiments: ExperimentQueries;
 
   constructor(sql: SqlTx) {
     this.levers = new LeverQueries(sql);
@@ -53,6 +56,7 @@ export class StoreTx {
     this.audit = new AuditQueries(sql);
     this.tokens = new TokenQueries(sql);
     this.regions = new RegionQueries(sql);
+    this.experiments = new ExperimentQueries(sql);
   }
 }
 
@@ -93,7 +97,8 @@ async function migrate(sql: SqlTx, nowMs: number): Promise<void> {
       Number(r.version),
     ),
   );
-  if (applied.has(SCHEMA_VERSION)) return;
+  const missing = Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1).filter((v) => !applied.has(v));
+  if (missing.length === 0) return;
   if (applied.size > 0) {
     if (!applied.has(2)) {
       for (const stmt of MIGRATIONS_TO_V2) await sql.run(stmt);
@@ -103,10 +108,10 @@ async function migrate(sql: SqlTx, nowMs: number): Promise<void> {
       ]);
     }
     if (!applied.has(3)) await seedRegistryFromRows(new StoreTx(sql), nowMs);
-    await sql.run('INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)', [
-      SCHEMA_VERSION,
-      nowMs,
-    ]);
+    // Version 4 (experiments) has nothing to migrate: its tables come from schemaDdl.
+    for (const v of missing) {
+      await sql.run('INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, ?)', [v, nowMs]);
+    }
     return;
   }
   const tx = new StoreTx(sql);

@@ -6,7 +6,8 @@
  *
  * Write model (what operators change): kill_switches, routes, holds,
  * sellers, models, model_rollout, model_history, tokens, region_registry
- * (append-only: one row per registry version).
+ * (append-only: one row per registry version), experiments (current
+ * revision) and experiment_revisions (append-only).
  * Read model (what sidecars consume): snapshots, immutable and versioned.
  * Record: audit_log, append-only.
  */
@@ -16,8 +17,10 @@ import type { Dialect } from './sql-database.js';
  * Version 1: the first schema. Version 2: token expiry, sidecar binding and
  * stream cap; model integrity marks. Version 3: the region registry (the
  * table comes from schemaDdl; the migration seeds its first version).
+ * Version 4: experiments and their revisions (tables from schemaDdl; nothing
+ * to seed).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** What turns a version-1 store into version 2 (a fresh store gets these columns from schemaDdl). */
 export const MIGRATIONS_TO_V2: readonly string[] = [
@@ -121,5 +124,20 @@ export function schemaDdl(dialect: Dialect): string[] {
       changed_by TEXT NOT NULL,
       changed_at_ms BIGINT NOT NULL,
       reason TEXT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS experiments (
+      id TEXT PRIMARY KEY,
+      revision BIGINT NOT NULL,
+      state TEXT NOT NULL,
+      body TEXT NOT NULL,
+      updated_by TEXT NOT NULL,
+      updated_at_ms BIGINT NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS experiment_revisions (
+      id TEXT NOT NULL,
+      revision BIGINT NOT NULL,
+      body TEXT NOT NULL,
+      changed_by TEXT NOT NULL,
+      changed_at_ms BIGINT NOT NULL,
+      reason TEXT NOT NULL,
+      PRIMARY KEY (id, revision))`,
   ];
 }

@@ -36,35 +36,54 @@ t.test(
       ['/v1/tokens/create', { name: 'carol', role: 'viewer', reason: 'new hire' }],
       ['/v1/tokens/revoke', { name: 'carol', reason: 'left' }],
     ];
+    // Experiments run in a world of their own: the refusal audit's per-minute detail budget is per control plane.
+    const experimentCases: [string, Record<string, unknown>][] = [
+      [
+        '/v1/experiments/create',
+        {
+          id: 'ab-1',
+          routes: ['/checkout'],
+          regions: ['eu-west'],
+          arms: [
+            { name: 'control', kind: 'naive', weight_bp: 5000 },
+            { name: 'chal', kind: 'challenger', weight_bp: 5000, model_version: 'm1' },
+          ],
+          reason: 'a/b',
+        },
+      ],
+      ['/v1/experiments/start', { id: 'ab-1', reason: 'go' }],
+      ['/v1/experiments/stop-arm', { id: 'ab-1', arm: 'chal', reason: 'guardrail' }],
+      ['/v1/experiments/stop', { id: 'ab-1', reason: 'done' }],
+    ];
     // Rollback needs two promotions: push and promote m2 with the admin first, then test rollback.
     t.same(
       Object.keys(CHANGE_ENDPOINTS).sort(),
-      [...cases.map((c) => c[0]), '/v1/models/rollback'].sort(),
+      [...cases.map((c) => c[0]), ...experimentCases.map((c) => c[0]), '/v1/models/rollback'].sort(),
       'the table covers every change endpoint',
     );
 
-    const attempt = async (path: string, body: Record<string, unknown>) => {
+    const attempt = async (path: string, body: Record<string, unknown>, world: typeof w = w) => {
       const action = CHANGE_ENDPOINTS[path]!;
       const required = ACTIONS[action].role as Role;
-      const before = (await w.get('/v1/snapshot', TOKENS.viewer)).json.content_hash;
-      const none = await w.post(path, body, null);
+      const before = (await world.get('/v1/snapshot', TOKENS.viewer)).json.content_hash;
+      const none = await world.post(path, body, null);
       t.equal(none.status, 401, `${path} without a token`);
       t.equal((none.json.error as { code: string }).code, 'ATP_ERR_UNAUTHENTICATED');
-      const bogus = await w.post(path, body, 'atp_made_up_token_000000000000');
+      const bogus = await world.post(path, body, 'atp_made_up_token_000000000000');
       t.equal(bogus.status, 401, `${path} with an unknown token`);
       for (const role of ROLES.filter((r) => RANK[r] < RANK[required])) {
-        const r = await w.post(path, body, TOKENS[role]);
+        const r = await world.post(path, body, TOKENS[role]);
         t.equal(r.status, 403, `${path} as ${role} (needs ${required})`);
         t.equal((r.json.error as { code: string }).code, 'ATP_ERR_FORBIDDEN');
       }
       t.equal(
-        (await w.get('/v1/snapshot', TOKENS.viewer)).json.content_hash,
+        (await world.get('/v1/snapshot', TOKENS.viewer)).json.content_hash,
         before,
         `${path}: nothing changed by refused attempts`,
       );
-      const ok = await w.post(path, body, TOKENS[required]);
+      const ok = await world.post(path, body, TOKENS[required]);
       t.equal(ok.status, 200, `${path} as ${required}: ${JSON.stringify(ok.json.error ?? '')}`);
-      const audit = (await w.get(`/v1/audit?action=${action}&limit=100`, TOKENS.viewer)).json
+      const audit = (await world.get(`/v1/audit?action=${action}&limit=100`, TOKENS.viewer)).json
         .entries as Record<string, unknown>[];
       const refused = audit.filter((e) => e.outcome === 'refused');
       const lower = ROLES.filter((r) => RANK[r] < RANK[required]).length;
@@ -87,6 +106,10 @@ t.test(
       200,
     );
     await attempt('/v1/models/rollback', { reason: 'bad model' });
+    const w2 = await startControlWorld(t);
+    const m1b = writeFakeBundle(`${dir}/m1b`, 'm1', w2.keys);
+    t.equal((await w2.post('/v1/models/push', pushBody(m1b), TOKENS.admin)).status, 200);
+    for (const [path, body] of experimentCases) await attempt(path, body, w2);
     t.equal(
       ((await w.get('/v1/snapshot', TOKENS.viewer)).json.model as { active: string }).active,
       'm1',

@@ -53,6 +53,12 @@ import {
 import { screenBasket } from '../rules/basket-screen';
 import { resolveRoute } from '../rules/effective-route';
 import { writeSidecarRequest } from '../sidecar/sidecar-request';
+import {
+  armForBucket,
+  experimentBucket,
+  experimentFor,
+  FilterExperiment,
+} from '../experiments/filter-experiment';
 import { noResponseVerdict, readVerdict, Verdict, VerdictKind } from '../sidecar/sidecar-verdict';
 import { FilterSnapshot } from '../snapshot/filter-snapshot';
 import { PluginState } from '../state/plugin-state';
@@ -103,6 +109,10 @@ export class AtpHttpContext extends StreamContext {
   private deadlineNs: u64 = 0;
   private callToken: u32 = 0;
   private hasCall: bool = false;
+  /** The experiment covering this request (its bucket and arm), or null. */
+  private experiment: FilterExperiment | null = null;
+  private bucket: u32 = 0;
+  private arm: string = '';
 
   constructor(contextId: u32, rootContextId: u32, plugin: PluginState) {
     super(contextId, rootContextId);
@@ -143,6 +153,7 @@ export class AtpHttpContext extends StreamContext {
       return this.headersStatus(this.finish(outcomeForBypass(), false));
     }
     this.zoneHeader = headers.buyerZone();
+    this.assignExperiment(snapshot, path, headers);
     if (end_of_stream) {
       return this.headersStatus(
         this.refuse(
@@ -246,7 +257,11 @@ export class AtpHttpContext extends StreamContext {
     if (route === null) return this.finish(outcomeForSidecarUnavailable(this.mode), false);
     this.zone = screen.zone;
     this.items = screen.items;
-    if (writeDecisionKey(keyScratch, config.region, this.zone, route.prefix, this.items)) {
+    // A cached answer is per basket, not per arm: experiment traffic neither reads nor writes the cache.
+    if (
+      this.experiment === null &&
+      writeDecisionKey(keyScratch, config.region, this.zone, route.prefix, this.items)
+    ) {
       this.cacheKey = copyBytes(keyScratch);
     }
     // One clock read serves the cache lookup and the call's deadline.
@@ -266,9 +281,28 @@ export class AtpHttpContext extends StreamContext {
     return true;
   }
 
+  /** The bucket of the buyer key (read in place, never kept) when a running experiment covers the path. */
+  private assignExperiment(snapshot: FilterSnapshot | null, path: string, headers: RequestHeaders): void {
+    if (snapshot === null || snapshot.experiments.length == 0 || !headers.hasBuyerKey()) return;
+    const e = experimentFor(snapshot.experiments, path);
+    if (e === null) return;
+    this.bucket = experimentBucket(e.salt, headers.buyerKeyPtr(), headers.buyerKeySize());
+    this.arm = armForBucket(e, this.bucket);
+    this.experiment = e;
+  }
+
   /** Dispatches the sidecar call and pauses. Returns true when the request continues now (dispatch refused). */
   private callSidecar(config: PluginConfig, route: RouteConfig, nowNs: u64): bool {
-    const body = writeSidecarRequest(callBody, this.requestId, config.region, this.zone, this.items);
+    const body = writeSidecarRequest(
+      callBody,
+      this.requestId,
+      config.region,
+      this.zone,
+      this.items,
+      this.experiment,
+      this.bucket,
+      this.arm,
+    );
     const result = host.httpCall(
       this.plugin.sidecarCalls.cluster,
       route.checkCallHeaders,

@@ -17,6 +17,7 @@ import {
   HEADER_REASON,
   HEADER_REQUEST_ID,
 } from '../constants';
+import { HEADER_BUYER_KEY, HEADER_SESSION_KEY } from '../experiments/filter-experiment';
 import { HeaderNames, HeaderSlots } from '../host/header-map-reader';
 import { parseDecimalBytes } from '../text/identifiers';
 import { isJsonContentTypeBytes } from './content-type';
@@ -34,7 +35,9 @@ const REQUEST_ID: i32 = 2;
 const BUYER_ZONE: i32 = 3;
 const CONTENT_TYPE: i32 = 4;
 const CONTENT_LENGTH: i32 = 5;
-const FIRST_FORGED: i32 = 6;
+const BUYER_KEY: i32 = 6;
+const SESSION_KEY: i32 = 7;
+const FIRST_FORGED: i32 = 8;
 
 const NAMES = new HeaderNames([
   HEADER_PATH,
@@ -43,6 +46,8 @@ const NAMES = new HeaderNames([
   HEADER_BUYER_ZONE,
   HEADER_CONTENT_TYPE,
   HEADER_CONTENT_LENGTH,
+  HEADER_BUYER_KEY,
+  HEADER_SESSION_KEY,
   HEADER_DECISION,
   HEADER_DECISION_ID,
   HEADER_NODE,
@@ -78,6 +83,28 @@ export class RequestHeaders {
 
   buyerZone(): string | null {
     return this.slots.value(BUYER_ZONE);
+  }
+
+  /**
+   * The experiment key: the buyer key, else the session key. Read in place
+   * (never a string): only its experiment bucket leaves the filter.
+   */
+  hasBuyerKey(): bool {
+    return this.keySlot() >= 0;
+  }
+
+  buyerKeyPtr(): usize {
+    return this.slots.valuePtr(this.keySlot());
+  }
+
+  buyerKeySize(): i32 {
+    return this.slots.valueSize(this.keySlot());
+  }
+
+  private keySlot(): i32 {
+    if (this.slots.has(BUYER_KEY) && this.slots.valueSize(BUYER_KEY) > 0) return BUYER_KEY;
+    if (this.slots.has(SESSION_KEY) && this.slots.valueSize(SESSION_KEY) > 0) return SESSION_KEY;
+    return -1;
   }
 
   /** True when there is no content-type, or it is JSON. */

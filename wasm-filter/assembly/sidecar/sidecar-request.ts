@@ -7,6 +7,7 @@
 
 import { CheckoutItem } from '../request/checkout-request';
 import { CHANNEL_CHECKOUT } from '../constants';
+import { FilterExperiment } from '../experiments/filter-experiment';
 import { ByteWriter } from '../text/byte-writer';
 
 /** Writes the request into `w` (reset first); send its bytes. */
@@ -16,6 +17,9 @@ export function writeSidecarRequest(
   region: string,
   buyerZone: string,
   items: CheckoutItem[],
+  experiment: FilterExperiment | null,
+  bucket: u32,
+  arm: string,
 ): ByteWriter {
   w.reset().text('{"request_id":').jsonString(requestId);
   w.text(',"region":').jsonString(region);
@@ -32,5 +36,13 @@ export function writeSidecarRequest(
       .decimal(<u64>item.qty)
       .byte(0x7d); // }
   }
-  return w.text(']}');
+  w.byte(0x5d); // ]
+  // In place of the buyer key: the experiment, the key's bucket and its arm (never the key).
+  if (experiment !== null) {
+    w.text(',"experiment":{"id":').jsonString(experiment.id);
+    w.text(',"bucket":').decimal(<u64>bucket);
+    if (arm.length > 0) w.text(',"arm":').jsonString(arm);
+    w.byte(0x7d); // }
+  }
+  return w.byte(0x7d); // }
 }

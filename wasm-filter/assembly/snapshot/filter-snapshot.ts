@@ -19,6 +19,8 @@ import { FieldReader, indexed, member, WHOLE_DOCUMENT } from '../json/field-read
 import { hasPrefix } from '../text/identifiers';
 import { JsonKind, JsonScanner } from '../json/json-scanner';
 import { MODE_NAMES, parseModeName, RouteMode } from '../config/route-mode';
+import { readExperiments } from '../experiments/experiment-snapshot';
+import { FilterExperiment } from '../experiments/filter-experiment';
 
 /** Largest snapshot version accepted (15 digits: what the scanner converts exactly). */
 const MAX_SNAPSHOT_VERSION: i64 = 999999999999999;
@@ -49,6 +51,8 @@ export class FilterSnapshot {
   heldSkus: Set<string> = new Set();
   /** Longest prefix first (the sidecar's ControlState.modeFor matches the same way). */
   routes: SnapshotRoute[] = [];
+  /** Running experiments of this region (optional member: absent = none). */
+  experiments: FilterExperiment[] = [];
 }
 
 /** Either a snapshot or the reason it was refused ("field: problem"). */
@@ -137,7 +141,8 @@ function readTopLevel(reader: FieldReader, s: FilterSnapshot): u32 {
     if (sc.failed) return seen;
     const bit = fieldBit(key);
     if (bit == 0) {
-      sc.skipValue(DEPTH_TOP_OBJECT);
+      if (key == 'experiments') readExperiments(reader, key, s.experiments);
+      else sc.skipValue(DEPTH_TOP_OBJECT);
     } else {
       if (!reader.once(key, (seen & bit) != 0)) return seen;
       seen |= bit;
