@@ -1,0 +1,88 @@
+/**
+ * The sidecar's drift monitor over the committed bundle's baselines: rows
+ * drawn like the training rows raise nothing; one feature collapsing raises
+ * an alarm in the next window, visible in the state, /metrics and the
+ * report; two clean windows end it.
+ */
+import { FEATURE_COUNT, FEATURE_NAMES } from '@mercato/features/feature-vector';
+import type { DriftHistogram } from '@mercato/proto/v1/model-manifest';
+import { Registry } from 'prom-client';
+import t from 'tap';
+import { registerDriftMetrics } from '../../../sidecar/src/drift/drift-metrics.js';
+import { DriftMonitor } from '../../../sidecar/src/drift/drift-monitor.js';
+import { readBundleManifest, resolveBundleDir } from '../../../sidecar/src/model/model-bundle.js';
+import { Prng } from '../../../training/src/simulator/prng.js';
+
+const WINDOW = 2000;
+
+/** A value inside bin b of h (bins hold edges[b] < v <= edges[b + 1]). */
+function valueIn(h: DriftHistogram, b: number): number {
+  return b === h.shares.length - 1 ? h.edges[b]! + 1 : h.edges[b + 1]!;
+}
+
+function drawRow(rng: Prng, baseline: Record<string, DriftHistogram>, out: Float32Array): void {
+  FEATURE_NAMES.forEach((name, col) => {
+    const h = baseline[name];
+    if (h === undefined) return;
+    let u = rng.float();
+    let b = 0;
+    while (b < h.shares.length - 1 && u >= h.shares[b]!) u -= h.shares[b++]!;
+    out[col] = valueIn(h, b);
+  });
+}
+
+t.test('drift raised by a collapsed feature, cleared by clean windows, exported', async (t) => {
+  const { manifest } = await readBundleManifest(await resolveBundleDir('models'));
+  const baseline = manifest.driftBaseline;
+  t.ok(Object.keys(baseline).length >= 10, 'the committed bundle ships baselines');
+  const monitor = new DriftMonitor(FEATURE_NAMES, { windowRows: WINDOW });
+  const registry = new Registry();
+  registerDriftMetrics(registry, monitor);
+  const rng = new Prng(3);
+  const row = new Float32Array(FEATURE_COUNT);
+  const onHand = FEATURE_NAMES.indexOf('on_hand');
+  let now = 1_000;
+  const serve = (windows: number, collapse: boolean) => {
+    for (let i = 0; i < windows * WINDOW; i++) {
+      drawRow(rng, baseline, row);
+      if (collapse) row[onHand] = 0; // a group of stores reports zero on hand
+      now += 10;
+      monitor.observe(manifest.version, baseline, row, 0, rng.float(), now);
+    }
+  };
+
+  serve(5, false);
+  t.equal(monitor.state(manifest.version).windows, 5);
+  t.notOk(monitor.drifting(manifest.version), 'training-like traffic raises no alarm');
+  t.same(monitor.latest()[0]!.alarms, [], 'no feature alarms on a clean window');
+
+  serve(1, true);
+  const raised = monitor.state(manifest.version);
+  t.ok(raised.active, 'the next window alarms');
+  t.ok(raised.alarming.includes('on_hand'), `alarming: ${raised.alarming.join(',')}`);
+  const onHandDrift = monitor.latest()[0]!.features.find((f) => f.name === 'on_hand')!;
+  t.ok(onHandDrift.psi > onHandDrift.threshold, `on_hand PSI ${onHandDrift.psi} > ${onHandDrift.threshold}`);
+  const text = await registry.metrics();
+  t.match(text, new RegExp(`atp_drift_active\\{model_version="${manifest.version}"\\} 1`));
+  t.match(text, /atp_drift_alarm\{model_version="[^"]+",feature="on_hand"\} 1/);
+  t.match(text, /atp_drift_windows_total 6/);
+
+  serve(1, false);
+  t.ok(monitor.drifting(manifest.version), 'one clean window does not end the alarm');
+  serve(1, false);
+  t.notOk(monitor.drifting(manifest.version), 'two clean windows end it');
+});
+
+t.test('a window closes on time once it holds the minimum rows; a quiet one keeps filling', async (t) => {
+  const baseline: Record<string, DriftHistogram> = {
+    qty: { edges: [-1e38, 1, 2, 1e38], shares: [0.8, 0.1, 0.1] },
+  };
+  const monitor = new DriftMonitor(FEATURE_NAMES, { windowRows: 10_000, windowMs: 1000, minRows: 50 });
+  const row = new Float32Array(FEATURE_COUNT).fill(1);
+  for (let i = 0; i < 10; i++) monitor.observe('v1', baseline, row, 0, 0.5, 5_000 + i);
+  monitor.observe('v1', baseline, row, 0, 0.5, 9_000);
+  t.equal(monitor.state('v1').windows, 0, '11 rows after the window time: not judged yet');
+  for (let i = 0; i < 40; i++) monitor.observe('v1', baseline, row, 0, 0.5, 9_100);
+  t.equal(monitor.state('v1').windows, 1, 'closes once the minimum is reached');
+  t.equal(monitor.report().versions[0]!.windows[0]!.score, null, "the first window is the score's reference");
+});
