@@ -14,6 +14,8 @@ import type { SqliteJoinStore } from './join/sqlite-join-store.js';
 import { buildReport, type ReportFilter } from './report/evaluation-report.js';
 
 const ARM_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+const EXPERIMENTS_PATH = '/v1/experiments/';
+const EXPERIMENT_ID_RE = /^[a-z0-9][a-z0-9-]{0,47}$/;
 
 export class EvaluationHttpServer {
   private readonly server: Server;
@@ -22,6 +24,8 @@ export class EvaluationHttpServer {
   constructor(
     private readonly store: SqliteJoinStore,
     private readonly registry: Registry,
+    /** An experiment's latest guardrail assessment (the monitor's), or undefined. */
+    private readonly experiment: (id: string) => Record<string, unknown> | undefined = () => undefined,
   ) {
     this.server = createServer((req, res) => {
       void this.handle(req, res);
@@ -48,6 +52,22 @@ export class EvaluationHttpServer {
       } else if (url.pathname === '/v1/evaluation') {
         const report = buildReport(this.store, parseFilter(url.searchParams));
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(report));
+      } else if (url.pathname.startsWith(EXPERIMENTS_PATH)) {
+        const id = url.pathname.slice(EXPERIMENTS_PATH.length);
+        if (!EXPERIMENT_ID_RE.test(id))
+          throw new AtpError(
+            COMMON_ERR.INVALID_ARGUMENT,
+            `id: expected an experiment id, got "${id.slice(0, 40)}"`,
+            'id',
+          );
+        const a = this.experiment(id);
+        if (a === undefined)
+          throw new AtpError(
+            COMMON_ERR.NOT_FOUND,
+            `no assessment of experiment ${id} (is atp-evaluate run given --control-plane, and the experiment started?)`,
+            'id',
+          );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(a));
       } else if (url.pathname === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       } else {

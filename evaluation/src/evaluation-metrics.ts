@@ -5,6 +5,7 @@
  * shows after a restart is what the store holds.
  */
 import { Counter, createMetricsRegistry, Gauge, type Registry } from '@mercato/platform/metrics';
+import { registerCalibrationMetrics } from './calibration/calibration-figures.js';
 import { AGGREGATE_COLUMNS, JOIN_COUNTERS } from './join/join-counts.js';
 import type { SqliteJoinStore } from './join/sqlite-join-store.js';
 import { buildReport, type EvaluationRates } from './report/evaluation-report.js';
@@ -88,6 +89,7 @@ export function createEvaluationMetrics(store: SqliteJoinStore): EvaluationMetri
       this.set(store.watermarkMs());
     },
   });
+  registerCalibrationMetrics(registry, store);
   const batches = new Counter({
     name: 'atp_evaluation_batches_total',
     help: 'batches applied by this process',

@@ -13,8 +13,12 @@ import type { Logger } from '@mercato/platform/logger';
 import type { DeadLetterSink } from './dead-letters/dead-letter-sink.js';
 import { EvaluationHttpServer } from './evaluation-http-server.js';
 import { createEvaluationMetrics, type EvaluationMetrics } from './evaluation-metrics.js';
+import { ControlPlaneClient, type ControlPlaneClientOptions } from './guardrail/control-plane-client.js';
+import { assessmentToJson } from './guardrail/experiment-assessment.js';
+import { ExperimentMonitor } from './guardrail/experiment-monitor.js';
 import { type JoinConfig, OutcomeJoin, type RecordBatch } from './join/outcome-join.js';
 import { SqliteJoinStore } from './join/sqlite-join-store.js';
+import { buildReport } from './report/evaluation-report.js';
 import type { RecordSource } from './sources/record-source.js';
 
 /** Each stop step (source, sink, HTTP) gets this long before it is abandoned. */
@@ -30,6 +34,8 @@ export interface EvaluationServiceParts {
   /** File runs: close every window once the input is exhausted. */
   closeAllAtEnd: boolean;
   logger: Logger;
+  /** The experiment guardrail monitor's control plane (--control-plane); null/absent: no monitor. */
+  guardrail?: (ControlPlaneClientOptions & { periodMs?: number }) | null;
 }
 
 export class EvaluationService {
@@ -37,6 +43,8 @@ export class EvaluationService {
   readonly join: OutcomeJoin;
   readonly metrics: EvaluationMetrics;
   private readonly http: EvaluationHttpServer | null;
+  /** Null without --control-plane. */
+  readonly monitor: ExperimentMonitor | null;
   private stopping: Promise<'done' | 'late'> | null = null;
   httpPort = 0;
 
@@ -44,7 +52,22 @@ export class EvaluationService {
     this.store = new SqliteJoinStore(parts.dbPath);
     this.join = new OutcomeJoin(this.store, parts.join);
     this.metrics = createEvaluationMetrics(this.store);
-    this.http = parts.http === null ? null : new EvaluationHttpServer(this.store, this.metrics.registry);
+    const g = parts.guardrail ?? null;
+    this.monitor =
+      g === null
+        ? null
+        : new ExperimentMonitor({
+            client: new ControlPlaneClient(g),
+            report: () => buildReport(this.store),
+            logger: parts.logger,
+            ...(g.periodMs === undefined ? {} : { periodMs: g.periodMs }),
+          });
+    const experiment = (id: string) => {
+      const a = this.monitor?.assessments.get(id);
+      return a === undefined ? undefined : assessmentToJson(a);
+    };
+    this.http =
+      parts.http === null ? null : new EvaluationHttpServer(this.store, this.metrics.registry, experiment);
   }
 
   async start(): Promise<void> {
@@ -55,6 +78,7 @@ export class EvaluationService {
       (batch) => this.onBatch(batch),
       (ends) => this.join.registerPartitions(ends),
     );
+    await this.monitor?.start();
   }
 
   /** Resolves when a finite source is done and (with closeAllAtEnd) every window closed. */
@@ -87,6 +111,7 @@ export class EvaluationService {
   stop(): Promise<'done' | 'late'> {
     this.stopping ??= (async () => {
       const steps = [
+        await settleWithin(this.monitor?.stop() ?? Promise.resolve(), STOP_STEP_DEADLINE_MS),
         await settleWithin(this.parts.source.stop(), STOP_STEP_DEADLINE_MS),
         await settleWithin(this.parts.deadLetters.stop(), STOP_STEP_DEADLINE_MS),
         await settleWithin(this.http?.stop() ?? Promise.resolve(), STOP_STEP_DEADLINE_MS),

@@ -3,15 +3,21 @@
  *
  *   atp-evaluate run --region eu-west --db eval.sqlite --brokers H:P[,H:P]
  *       [--group-id atp-evaluate-<region>] [--horizon-ms N] [--lateness-ms N] [--http-port 9470]
+ *       [--session-timeout-ms 30000]
+ *       [--control-plane URL --control-token-file F [--guardrail-period-ms 1000]]
  *   atp-evaluate run --region eu-west --db eval.sqlite \
  *       --decisions-file decisions.ndjson --outcomes-file outcomes.ndjson [--dlq-file F] [--close-all]
  *   atp-evaluate report --db eval.sqlite [--region R] [--arm A] [--confidence 0.95] [--json]
+ *       [--html impact.html] [--json-file impact.json] [--control-arm A] [--expected-shares a=1,b=1]
+ *       [--margin-per-sale N] [--cost-per-oversell N] [--cost-per-cancellation N] [--currency EUR]
+ *       [--economics FILE.json] [--pre-db pre.sqlite] [--alpha 0.05]
  *
  * `run` joins `atp.decisions.<region>` and `order.outcomes.<region>` (Kafka,
  * until SIGTERM/SIGINT) or two NDJSON files (until their end) into the SQLite
  * store, serving GET /metrics and GET /v1/evaluation meanwhile; malformed
  * records go to `<topic>.dlq` (Kafka) or the --dlq-file (files) with the
- * field and reason. `report` reads the store. Exit codes: 0 ok, 1 failed,
+ * field and reason. `report` reads the store; with --html or --json-file it also writes
+ * the business-impact report (src/report/business-impact.ts) to those files. Exit codes: 0 ok, 1 failed,
  * 2 bad flags, 3 the stop did not finish in time.
  */
 import { resolve } from 'node:path';
@@ -37,10 +43,13 @@ import { decisionsTopic, outcomesTopic } from '@mercato/proto/v1/topics';
 import { FileDeadLetterSink } from './dead-letters/file-dead-letter-sink.js';
 import { KafkaDeadLetterSink } from './dead-letters/kafka-dead-letter-sink.js';
 import { EvaluationService, type EvaluationServiceParts } from './evaluation-service.js';
+import { readTokenFile } from './guardrail/control-plane-client.js';
+import { GUARDRAIL_CHECK_MS } from './guardrail/experiment-monitor.js';
+import { impactOptions, type RawImpactFlags, wantsImpact, writeImpact } from './impact-flags.js';
 import { DEFAULT_HORIZON_MS, DEFAULT_LATENESS_MS } from './join/outcome-join.js';
 import { SqliteJoinStore } from './join/sqlite-join-store.js';
 import { buildReport, formatReport } from './report/evaluation-report.js';
-import { KafkaRecordSource } from './sources/kafka-record-source.js';
+import { DEFAULT_SESSION_TIMEOUT_MS, KafkaRecordSource } from './sources/kafka-record-source.js';
 import { NdjsonRecordSource } from './sources/ndjson-record-source.js';
 import { DEFAULT_CONFIDENCE } from './stats/wilson-interval.js';
 
@@ -49,6 +58,9 @@ export const DEFAULT_HTTP_HOST = '127.0.0.1';
 /** `--http-port off`: no HTTP edge. */
 export const HTTP_OFF = 'off';
 const MAX_WINDOW_MS = 30 * 24 * 3_600_000;
+/** The broker's default group.min/max.session.timeout.ms. */
+const MIN_SESSION_TIMEOUT_MS = 6_000;
+const MAX_SESSION_TIMEOUT_MS = 300_000;
 const ARM_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 export interface RawRunFlags {
@@ -63,13 +75,21 @@ export interface RawRunFlags {
   closeAll?: boolean;
   horizonMs?: string;
   latenessMs?: string;
+  sessionTimeoutMs?: string;
   httpPort?: string;
   httpHost?: string;
   logLevel?: string;
+  controlPlane?: string;
+  controlTokenFile?: string;
+  guardrailPeriodMs?: string;
 }
 
 /** Validates `run`'s flags into the service's parts (errors name the flag). */
 export function runPartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationServiceParts {
+  return { ...sourcePartsFromFlags(f, logger), guardrail: guardrailFromFlags(f) };
+}
+
+function sourcePartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationServiceParts {
   const region = parsedFlag(
     requiredFlag(f.region, '--region', 'the region whose streams to join'),
     '--region',
@@ -91,6 +111,8 @@ export function runPartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationSer
   const files = f.decisionsFile !== undefined || f.outcomesFile !== undefined;
   if (files && f.brokers !== undefined)
     throw flagError('--brokers', 'give either --brokers or the two files, not both');
+  if (files && f.sessionTimeoutMs !== undefined)
+    throw flagError('--session-timeout-ms', 'only with --brokers (a file run has no consumer group)');
   if (files) {
     const decisionsFile = requiredFlag(
       f.decisionsFile,
@@ -134,11 +156,49 @@ export function runPartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationSer
       decisionsTopic: decisionsTopic(region),
       outcomesTopic: outcomesTopic(region),
       logger,
+      sessionTimeoutMs: intFlag(
+        f.sessionTimeoutMs,
+        '--session-timeout-ms',
+        { min: MIN_SESSION_TIMEOUT_MS, max: MAX_SESSION_TIMEOUT_MS },
+        DEFAULT_SESSION_TIMEOUT_MS,
+      ),
     }),
     deadLetters: new KafkaDeadLetterSink({ brokers, clientId, logger }),
     http,
     closeAllAtEnd: false,
     logger,
+  };
+}
+
+/** --control-plane URL --control-token-file F [--guardrail-period-ms N]: the experiment guardrail monitor. */
+function guardrailFromFlags(f: RawRunFlags): EvaluationServiceParts['guardrail'] {
+  if (f.controlPlane === undefined) {
+    if (f.controlTokenFile !== undefined)
+      throw flagError('--control-token-file', 'only with --control-plane');
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(f.controlPlane);
+  } catch {
+    throw flagError('--control-plane', `expected the control plane's admin URL, got "${f.controlPlane}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw flagError('--control-plane', `expected an http(s):// URL, got "${f.controlPlane}"`);
+  const tokenFile = requiredFlag(
+    f.controlTokenFile,
+    '--control-token-file',
+    'an operator token to stop arms with',
+  );
+  return {
+    url: url.toString(),
+    token: readTokenFile(tokenFile),
+    periodMs: intFlag(
+      f.guardrailPeriodMs,
+      '--guardrail-period-ms',
+      { min: 100, max: 60_000 },
+      GUARDRAIL_CHECK_MS,
+    ),
   };
 }
 
@@ -166,7 +226,7 @@ async function runCommand(f: RawRunFlags): Promise<number> {
   return stopped === 'late' ? EXIT_STOP_TIMED_OUT : EXIT_OK;
 }
 
-interface RawReportFlags {
+interface RawReportFlags extends RawImpactFlags {
   db?: string;
   region?: string;
   arm?: string;
@@ -183,19 +243,34 @@ async function reportCommand(f: RawReportFlags): Promise<number> {
     ...(f.arm === undefined ? {} : { arm: armFlag(f.arm) }),
     confidence: numberFlag(f.confidence, '--confidence', { min: 0.5, max: 0.9999 }, DEFAULT_CONFIDENCE),
   };
+  if (wantsImpact(f) && f.arm !== undefined)
+    throw flagError('--arm', 'the business-impact report compares every arm; use --control-arm');
+  const impact = wantsImpact(f)
+    ? impactOptions(
+        f,
+        filter.confidence,
+        f.controlArm === undefined ? undefined : armFlag(f.controlArm, '--control-arm'),
+      )
+    : null;
   const store = new SqliteJoinStore(db, { readonly: true });
   try {
     const report = buildReport(store, filter);
     process.stdout.write(f.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    if (impact !== null) {
+      const rows = store
+        .aggregates()
+        .filter((r) => filter.region === undefined || r.region === filter.region);
+      for (const file of writeImpact(store, rows, f, impact)) process.stderr.write(`wrote ${file}\n`);
+    }
   } finally {
     store.close();
   }
   return EXIT_OK;
 }
 
-function armFlag(raw: string): string {
+function armFlag(raw: string, flag = '--arm'): string {
   if (!ARM_RE.test(raw))
-    throw flagError('--arm', `expected an arm id (letters, digits, . _ : -), got "${raw.slice(0, 40)}"`);
+    throw flagError(flag, `expected an arm id (letters, digits, . _ : -), got "${raw.slice(0, 40)}"`);
   return raw;
 }
 
@@ -228,10 +303,20 @@ export function evaluateProgram() {
       `how far behind the newest event a record may arrive and still count (default ${DEFAULT_LATENESS_MS})`,
     )
     .option(
+      '--session-timeout-ms <n>',
+      `Kafka group session timeout: how long a restart after a crash waits for its partitions (default ${DEFAULT_SESSION_TIMEOUT_MS})`,
+    )
+    .option(
       '--http-port <n|off>',
       `GET /metrics and /v1/evaluation (default ${DEFAULT_HTTP_PORT}; 0 = any free port)`,
     )
     .option('--http-host <host>', `bind address (default ${DEFAULT_HTTP_HOST})`)
+    .option(
+      '--control-plane <url>',
+      'control plane admin URL: run the experiment guardrail monitor (stops harmful arms)',
+    )
+    .option('--control-token-file <file>', 'operator token for --control-plane')
+    .option('--guardrail-period-ms <n>', `how often the guardrail looks (default ${GUARDRAIL_CHECK_MS})`)
     .option('--log-level <level>', 'pino level (default info)');
   onAction(run, (f: RawRunFlags) => runCommand(f));
   const report = program
@@ -241,7 +326,30 @@ export function evaluateProgram() {
     .option('--region <name>', 'only this region')
     .option('--arm <id>', 'only this arm')
     .option('--confidence <p>', `interval confidence (default ${DEFAULT_CONFIDENCE})`)
-    .option('--json', 'the report as JSON (schema atp.evaluation-report.v1)');
+    .option('--json', 'the report as JSON (schema atp.evaluation-report.v1)')
+    .option('--html <file>', 'write the business-impact report (self-contained HTML with plots) here')
+    .option(
+      '--json-file <file>',
+      'write the business-impact report as JSON (schema atp.business-impact.v1) here',
+    )
+    .option(
+      '--control-arm <id>',
+      'arm the others are compared to (default: control, naive, baseline or champion)',
+    )
+    .option(
+      '--expected-shares <list>',
+      'planned split for the sample-ratio check, arm=share,... (default equal)',
+    )
+    .option('--margin-per-sale <n>', 'unit economics: margin of one shipped item')
+    .option('--cost-per-oversell <n>', 'unit economics: cost of one short-picked promise')
+    .option('--cost-per-cancellation <n>', 'unit economics: cost of one seller cancellation')
+    .option('--currency <code>', 'currency of the amounts (default EUR)')
+    .option(
+      '--economics <file>',
+      'unit economics as JSON {margin_per_sale, cost_per_oversell, cost_per_cancellation, currency}',
+    )
+    .option('--pre-db <file>', 'a store of the pre-period for CUPED (default: the none arm of --db)')
+    .option('--alpha <p>', 'always-valid tests: lifetime false-positive rate (default 0.05)');
   onAction(report, (f: RawReportFlags) => reportCommand(f));
   return program;
 }

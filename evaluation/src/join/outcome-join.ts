@@ -30,6 +30,7 @@ import type { DecisionEvent, ItemNodeType } from '@mercato/proto/v1/decision-eve
 import { decodeOutcome, encodeOutcome, type OrderOutcome } from '@mercato/proto/v1/order-outcome';
 import { decodeStockTruth, encodeStockTruth, type StockTruth } from '@mercato/proto/v1/stock-truth';
 import { ContractError } from '@mercato/proto/v1/validate';
+import { CalibrationDeltas } from '../calibration/calibration-table.js';
 import { EVALUATION_ERR } from '../evaluation-errors.js';
 import { decodeRecord, eventTimeMs, type JoinInput, type Stream } from './decode-record.js';
 import { type AggregateCounts, emptyCounts, type JoinCounter } from './join-counts.js';
@@ -107,6 +108,8 @@ export class OutcomeJoin {
   private readonly closeAfterMs: number;
   private readonly deltas = new Map<string, { seg: string[]; counts: AggregateCounts }>();
   private readonly counterDeltas = new Map<JoinCounter, number>();
+  private readonly armDecisionDeltas = new Map<string, { region: string; arm: string; n: number }>();
+  private readonly calibrationDeltas = new CalibrationDeltas();
   private watermark = 0;
   /** Cached per transaction: the earliest pending close, and how many orphans wait (saves a query per record). */
   private nextCloseMs = Number.POSITIVE_INFINITY;
@@ -199,6 +202,8 @@ export class OutcomeJoin {
   private begin(): void {
     this.deltas.clear();
     this.counterDeltas.clear();
+    this.armDecisionDeltas.clear();
+    this.calibrationDeltas.clear();
     this.watermark = this.store.watermarkMs();
     this.nextCloseMs = this.store.nextCloseMs();
     this.orphans = this.store.pendingOrphans();
@@ -207,6 +212,8 @@ export class OutcomeJoin {
   private flush(): void {
     for (const { seg, counts } of this.deltas.values()) this.store.addAggregate(seg, counts);
     for (const [name, n] of this.counterDeltas) this.store.addCounter(name, n);
+    for (const a of this.armDecisionDeltas.values()) this.store.addArmDecisions(a.region, a.arm, a.n);
+    this.store.calibration.write(this.calibrationDeltas);
     this.store.setWatermarkMs(this.watermark);
   }
 
@@ -281,8 +288,14 @@ export class OutcomeJoin {
       e.tsMs + this.closeAfterMs,
     );
     this.nextCloseMs = Math.min(this.nextCloseMs, e.tsMs + this.closeAfterMs);
+    const armKey = `${ds.region}\t${ds.arm}`;
+    const armDelta = this.armDecisionDeltas.get(armKey) ?? { region: ds.region, arm: ds.arm, n: 0 };
+    armDelta.n++;
+    this.armDecisionDeltas.set(armKey, armDelta);
     for (const it of e.items) {
-      this.store.putItem(e.decisionId, it.sku, it.promised, it.nodeType, it.hot);
+      // Only the model side's p is a calibrated probability (online calibration reads it).
+      const p = e.enforced === 'model' && it.promised ? it.pFulfill : null;
+      this.store.putItem(e.decisionId, it.sku, it.promised, it.nodeType, it.hot, p);
       const c = this.delta(itemSegment(ds, it));
       c.requested++;
       if (it.promised) c.promised++;
@@ -316,6 +329,18 @@ export class OutcomeJoin {
       return;
     }
     this.store.setItemOutcome(o.decisionId, o.sku, o.status);
+    // Fulfilled or short-picked says whether the stock was there; cancellations say nothing about it.
+    if (
+      item.p !== null &&
+      item.p !== undefined &&
+      (o.status === 'fulfilled' || o.status === 'short-picked')
+    ) {
+      this.calibrationDeltas.add(
+        { region: d.region, modelVersion: d.model_version },
+        item.p,
+        o.status === 'fulfilled',
+      );
+    }
     const c = this.itemDelta(d, item);
     c.outcomes++;
     if (o.status === 'fulfilled') {

@@ -12,6 +12,7 @@
  */
 import { AtpError } from '@mercato/platform/errors';
 import Database from 'better-sqlite3';
+import { CalibrationTable } from '../calibration/calibration-table.js';
 import { EVALUATION_ERR } from '../evaluation-errors.js';
 import { AGGREGATE_COLUMNS, type AggregateCounts, JOIN_COUNTERS, type JoinCounter } from './join-counts.js';
 import { SEGMENT_COLUMNS, type Segment } from './segment.js';
@@ -38,6 +39,10 @@ const DDL = [
      ${AGGREGATE_COLUMNS.map((c) => `${c} INTEGER NOT NULL DEFAULT 0`).join(', ')},
      PRIMARY KEY (${SEGMENT_COLUMNS.join(', ')}))`,
   'CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)',
+  // Decisions (not items) per region x arm: the units the sample-ratio check counts. Added
+  // with IF NOT EXISTS, so an older store gains it (empty) without a schema bump.
+  `CREATE TABLE IF NOT EXISTS arm_decisions (region TEXT NOT NULL, arm TEXT NOT NULL, decisions INTEGER NOT NULL,
+     PRIMARY KEY (region, arm))`,
   `CREATE TABLE IF NOT EXISTS partitions (source TEXT NOT NULL, partition INTEGER NOT NULL, max_event_ms INTEGER,
      idle INTEGER NOT NULL, PRIMARY KEY (source, partition))`,
 ];
@@ -70,6 +75,8 @@ export interface PendingItemRow {
   hot: number;
   outcome: string | null;
   truth: number | null;
+  /** The model side's calibrated p_fulfill of a promise (null: another side answered, or an older store). */
+  p?: number | null;
 }
 
 export interface OrphanRow {
@@ -81,9 +88,18 @@ export interface OrphanRow {
 
 export type AggregateRow = Segment & AggregateCounts;
 
+export interface ArmDecisions {
+  region: string;
+  arm: string;
+  decisions: number;
+}
+
 export class SqliteJoinStore {
   private readonly db: Db;
   private readonly stmts: Record<string, Stmt>;
+  private armDecisionsAdd: Stmt | null = null;
+  /** Online calibration rows and the pending-promise estimate (calibration/calibration-table.ts). */
+  readonly calibration: CalibrationTable;
 
   constructor(
     readonly path: string,
@@ -108,6 +124,7 @@ export class SqliteJoinStore {
       if (v?.value !== JOIN_SCHEMA_VERSION) {
         throw new Error(`schema version ${v?.value ?? 'missing'}, expected ${JOIN_SCHEMA_VERSION}`);
       }
+      this.calibration = new CalibrationTable(this.db, opts.readonly !== true);
     } catch (err) {
       throw new AtpError(
         EVALUATION_ERR.STORE,
@@ -140,7 +157,12 @@ export class SqliteJoinStore {
       decisionsClosing: p('SELECT * FROM decisions WHERE close_at_ms <= ? ORDER BY close_at_ms'),
       decisionDelete: p('DELETE FROM decisions WHERE decision_id = ?'),
       decisionCount: p('SELECT count(*) AS n FROM decisions'),
-      itemPut: p('INSERT INTO items (decision_id, sku, promised, node_type, hot) VALUES (?, ?, ?, ?, ?)'),
+      // A read-only store from before the calibration column never writes items: prepare what it has.
+      itemPut: p(
+        this.calibration.itemsHaveP
+          ? 'INSERT INTO items (decision_id, sku, promised, node_type, hot, p) VALUES (?, ?, ?, ?, ?, ?)'
+          : 'INSERT INTO items (decision_id, sku, promised, node_type, hot) VALUES (?, ?, ?, ?, ?)',
+      ),
       itemGet: p('SELECT * FROM items WHERE decision_id = ? AND sku = ?'),
       itemsOf: p('SELECT * FROM items WHERE decision_id = ?'),
       itemSetOutcome: p('UPDATE items SET outcome = ? WHERE decision_id = ? AND sku = ?'),
@@ -238,8 +260,17 @@ export class SqliteJoinStore {
     return (this.s('decisionCount').get() as { n: number }).n;
   }
 
-  putItem(decisionId: string, sku: string, promised: boolean, nodeType: string, hot: boolean): void {
-    this.s('itemPut').run(decisionId, sku, promised ? 1 : 0, nodeType, hot ? 1 : 0);
+  /** `p`: the model side's calibrated p_fulfill of a promise, else null (kept for online calibration). */
+  putItem(
+    decisionId: string,
+    sku: string,
+    promised: boolean,
+    nodeType: string,
+    hot: boolean,
+    p: number | null = null,
+  ): void {
+    const row = [decisionId, sku, promised ? 1 : 0, nodeType, hot ? 1 : 0];
+    this.s('itemPut').run(...(this.calibration.itemsHaveP ? [...row, p] : row));
   }
   item(decisionId: string, sku: string): PendingItemRow | undefined {
     return this.s('itemGet').get(decisionId, sku) as PendingItemRow | undefined;
@@ -290,6 +321,26 @@ export class SqliteJoinStore {
       degraded: String(r.degraded) as Segment['degraded'],
       ...(Object.fromEntries(AGGREGATE_COLUMNS.map((c) => [c, Number(r[c])])) as AggregateCounts),
     }));
+  }
+
+  addArmDecisions(region: string, arm: string, n: number): void {
+    if (n === 0) return;
+    // Prepared on first use: a read-only store that predates the table must still open.
+    this.armDecisionsAdd ??= this.db.prepare(
+      'INSERT INTO arm_decisions (region, arm, decisions) VALUES (?, ?, ?) ON CONFLICT (region, arm) DO UPDATE SET decisions = decisions + excluded.decisions',
+    );
+    this.armDecisionsAdd.run(region, arm, n);
+  }
+  /** Decisions counted per region x arm (each decision once, duplicates and late ones excluded). */
+  armDecisions(): ArmDecisions[] {
+    // A store opened read-only that predates the table has none: no decision counts, not an error.
+    const has = this.db
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'arm_decisions'")
+      .get();
+    if (has === undefined) return [];
+    return this.db
+      .prepare('SELECT region, arm, decisions FROM arm_decisions ORDER BY region, arm')
+      .all() as ArmDecisions[];
   }
 
   addCounter(name: JoinCounter, n: number): void {

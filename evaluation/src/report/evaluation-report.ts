@@ -18,6 +18,7 @@
  * A rate whose denominator is 0 is null with no interval.
  */
 import { AtpError } from '@mercato/platform/errors';
+import { type CalibrationFigure, calibrationFigures } from '../calibration/calibration-figures.js';
 import { EVALUATION_ERR } from '../evaluation-errors.js';
 import {
   AGGREGATE_COLUMNS,
@@ -66,6 +67,8 @@ export interface EvaluationReport {
   counters: Record<JoinCounter, number>;
   totals: ReportRow[];
   segments: ReportRow[];
+  /** Online calibration of model promises per region x model version, and the estimate for pending ones. */
+  calibration: CalibrationFigure[];
 }
 
 export interface ReportFilter {
@@ -143,6 +146,9 @@ export function buildReport(store: SqliteJoinStore, filter: ReportFilter = {}): 
       rates: ratesOf(counts, confidence),
     })),
     segments,
+    calibration: calibrationFigures(store).filter(
+      (c) => filter.region === undefined || c.region === filter.region,
+    ),
   };
 }
 
@@ -196,5 +202,24 @@ export function formatReport(r: EvaluationReport): string {
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k}=${n}`)
     .join(' ');
-  return `${text.join('\n')}\n\nintervals: Wilson ${Math.round(r.confidence * 100)}%; watermark ${r.watermarkMs}; pending decisions ${r.pendingDecisions}, orphans ${r.pendingOrphans}\n${counters === '' ? '' : `${counters}\n`}`;
+  return `${text.join('\n')}\n\nintervals: Wilson ${Math.round(r.confidence * 100)}%; watermark ${r.watermarkMs}; pending decisions ${r.pendingDecisions}, orphans ${r.pendingOrphans}\n${counters === '' ? '' : `${counters}\n`}${calibrationLines(r.calibration)}`;
+}
+
+/** Online calibration per region x model version: realized vs expected, ECE, and the estimate for pending promises. */
+function calibrationLines(figures: readonly CalibrationFigure[]): string {
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  return figures
+    .map((f) => {
+      const r = f.resolved;
+      const resolved =
+        r.n === 0
+          ? 'no resolved model promise yet'
+          : `${r.n} resolved: oversell ${pct(r.realizedFailureRate)} realized vs ${pct(r.expectedFailureRate)} expected, ECE ${r.ece.toFixed(4)}${r.hosmerLemeshow === null ? '' : `, HL p=${r.hosmerLemeshow.pValue.toPrecision(3)}`}${r.alarm ? ' CALIBRATION ALARM' : ''}`;
+      const pending =
+        f.pending.estimatedOversellRate === null
+          ? ''
+          : `; ${f.pending.promises} pending: ${pct(f.pending.estimatedOversellRate)} estimated`;
+      return `calibration ${f.region} ${f.modelVersion}: ${resolved}${pending}\n`;
+    })
+    .join('');
 }

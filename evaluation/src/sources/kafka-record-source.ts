@@ -18,6 +18,11 @@ import type { Stream } from '../join/decode-record.js';
 import type { PartitionEnd, SourceRecord } from '../join/outcome-join.js';
 import type { BatchHandler, PartitionsHandler, RecordSource } from './record-source.js';
 
+/**
+ * How long the group waits for a member that stopped heartbeating before
+ * giving its partitions to another: after a crash, the restarted join waits
+ * this long for its partitions (a graceful stop leaves the group at once).
+ */
 export const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
 /** Longest a fetch waits for data: also the longest an idle partition delays a stop. */
 export const DEFAULT_MAX_WAIT_MS = 500;
@@ -30,6 +35,8 @@ export interface KafkaRecordSourceConfig {
   outcomesTopic: string;
   logger: Logger;
   socketFactory?: SocketFactory;
+  /** Default DEFAULT_SESSION_TIMEOUT_MS; the broker bounds it (6 s to 5 min by default). */
+  sessionTimeoutMs?: number;
 }
 
 export class KafkaRecordSource implements RecordSource {
@@ -49,7 +56,7 @@ export class KafkaRecordSource implements RecordSource {
     });
     this.consumer = this.kafka.consumer({
       groupId: config.groupId,
-      sessionTimeout: DEFAULT_SESSION_TIMEOUT_MS,
+      sessionTimeout: config.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
       maxWaitTimeInMs: DEFAULT_MAX_WAIT_MS,
       allowAutoTopicCreation: true,
     });

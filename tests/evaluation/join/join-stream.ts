@@ -5,8 +5,9 @@
  * independently of evaluation/src/join.
  */
 import { AGGREGATE_COLUMNS, type AggregateCounts } from '../../../evaluation/src/join/join-counts.js';
+import type { RecordBatch } from '../../../evaluation/src/join/outcome-join.js';
 import type { ReportRow } from '../../../evaluation/src/report/evaluation-report.js';
-import { SeededRandom } from '../../../evaluation/src/stats/seeded-random.js';
+import { Prng } from '../../../platform/src/prng.js';
 import {
   type DecisionEvent,
   type DecisionEventItem,
@@ -122,30 +123,30 @@ export interface World {
  * outcome (or none), every item a stock truth.
  */
 export function randomWorld(n: number, seed: number, stepMs = 20_000): World {
-  const rnd = new SeededRandom(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[rnd.nextIndex(xs.length)] as T;
+  const rnd = new Prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[rnd.index(xs.length)] as T;
   const w: World = { decisions: [], outcomes: [], truths: [] };
   for (let i = 0; i < n; i++) {
     const items: DecisionEventItem[] = [];
-    const count = 1 + rnd.nextIndex(3);
+    const count = 1 + rnd.index(3);
     for (let k = 0; k < count; k++) {
-      const promised = rnd.nextFloat() < 0.75;
+      const promised = rnd.float() < 0.75;
       const nodeType = promised
         ? pick(['warehouse', 'store', 'seller'] as const)
         : pick(['warehouse', 'seller', 'none'] as const);
-      items.push(item(`S${i}-${k}`, promised, { nodeType, hot: rnd.nextFloat() < 0.3 }));
+      items.push(item(`S${i}-${k}`, promised, { nodeType, hot: rnd.float() < 0.3 }));
     }
     const d = decision(`d-${seed}-${i}`, T0 + i * stepMs, items, {
       arm: pick(['champion', 'challenger']),
       modelVersion: pick(['m1', 'm2']),
-      channel: rnd.nextFloat() < 0.8 ? 'checkout' : 'browse',
-      degradations: rnd.nextFloat() < 0.15 ? ['stale-node'] : [],
+      channel: rnd.float() < 0.8 ? 'checkout' : 'browse',
+      degradations: rnd.float() < 0.15 ? ['stale-node'] : [],
     });
     w.decisions.push(d);
     for (const it of items) {
-      w.truths.push(truth(d, it.sku, rnd.nextFloat() < 0.8));
-      if (!it.promised || rnd.nextFloat() < 0.1) continue;
-      const u = rnd.nextFloat();
+      w.truths.push(truth(d, it.sku, rnd.float() < 0.8));
+      if (!it.promised || rnd.float() < 0.1) continue;
+      const u = rnd.float();
       const status: OutcomeStatus =
         u < 0.75
           ? 'fulfilled'
@@ -159,8 +160,8 @@ export function randomWorld(n: number, seed: number, stepMs = 20_000): World {
           d,
           it.sku,
           status,
-          d.tsMs + (1 + rnd.nextIndex(30)) * MIN,
-          status === 'fulfilled' && rnd.nextFloat() < 0.9,
+          d.tsMs + (1 + rnd.index(30)) * MIN,
+          status === 'fulfilled' && rnd.float() < 0.9,
         ),
       );
     }
@@ -256,4 +257,25 @@ export function wilson95(x: number, n: number): { rate: number; lower: number; u
   const centre = (p + z2n / 2) / (1 + z2n);
   const half = (z / (1 + z2n)) * Math.sqrt((p * (1 - p)) / n + z2n / (4 * n));
   return { rate: p, lower: x === 0 ? 0 : centre - half, upper: x === n ? 1 : centre + half };
+}
+
+/** Lines -> batches of up to `size` consecutive same-stream lines; offsets = position within the stream. */
+export function batches(lines: readonly StreamLine[], size: number): RecordBatch[] {
+  const next = { decisions: 0, outcomes: 0 };
+  const out: RecordBatch[] = [];
+  for (const l of lines) {
+    const last = out.at(-1);
+    const rec = { offset: next[l.stream]++, key: l.key, value: l.text };
+    if (last !== undefined && last.stream === l.stream && last.records.length < size) {
+      (last.records as { offset: number; key: string | null; value: string }[]).push(rec);
+    } else {
+      out.push({
+        stream: l.stream,
+        source: l.stream === 'decisions' ? 'atp.decisions.eu-west' : 'order.outcomes.eu-west',
+        partition: 0,
+        records: [rec],
+      });
+    }
+  }
+  return out;
 }

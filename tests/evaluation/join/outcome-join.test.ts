@@ -12,8 +12,9 @@ import t from 'tap';
 import { OutcomeJoin, type RecordBatch } from '../../../evaluation/src/join/outcome-join.js';
 import { SqliteJoinStore } from '../../../evaluation/src/join/sqlite-join-store.js';
 import { buildReport } from '../../../evaluation/src/report/evaluation-report.js';
-import { SeededRandom } from '../../../evaluation/src/stats/seeded-random.js';
+import { Prng } from '../../../platform/src/prng.js';
 import {
+  batches,
   decision,
   dLine,
   item,
@@ -41,27 +42,6 @@ const dir = mkdtempSync(joinPath(tmpdir(), 'atp-eval-join-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 let dbSeq = 0;
 const freshDb = () => joinPath(dir, `join-${dbSeq++}.sqlite`);
-
-/** Lines -> batches of up to `size` consecutive same-stream lines; offsets = position within the stream. */
-function batches(lines: readonly StreamLine[], size: number): RecordBatch[] {
-  const next = { decisions: 0, outcomes: 0 };
-  const out: RecordBatch[] = [];
-  for (const l of lines) {
-    const last = out.at(-1);
-    const rec = { offset: next[l.stream]++, key: l.key, value: l.text };
-    if (last !== undefined && last.stream === l.stream && last.records.length < size) {
-      (last.records as { offset: number; key: string | null; value: string }[]).push(rec);
-    } else {
-      out.push({
-        stream: l.stream,
-        source: l.stream === 'decisions' ? 'atp.decisions.eu-west' : 'order.outcomes.eu-west',
-        partition: 0,
-        records: [rec],
-      });
-    }
-  }
-  return out;
-}
 
 function run(store: SqliteJoinStore, bs: readonly RecordBatch[]): void {
   const join = new OutcomeJoin(store, CONFIG);
@@ -197,14 +177,14 @@ t.test('duplicates, disorder within the lateness and restarts give the batch rec
   const ordered = orderedLines(world);
   // Disorder: swap neighbours up to 5 positions apart (records 20 s apart: well within the lateness);
   // duplicate one line in 15 (a producer retry writes it twice).
-  const rnd = new SeededRandom(11);
+  const rnd = new Prng(11);
   const lines: StreamLine[] = [];
   for (const l of ordered) {
     lines.push(l);
-    if (rnd.nextFloat() < 1 / 15) lines.push(l);
+    if (rnd.float() < 1 / 15) lines.push(l);
   }
   for (let i = 0; i < lines.length; i++) {
-    const j = Math.min(lines.length - 1, i + rnd.nextIndex(6));
+    const j = Math.min(lines.length - 1, i + rnd.index(6));
     [lines[i], lines[j]] = [lines[j] as StreamLine, lines[i] as StreamLine];
   }
   const all = batches(lines, 17);

@@ -3,12 +3,18 @@
  * in sidecar decision logs, read offline (the logs stay in their region).
  */
 import { AtpError } from '@mercato/platform/errors';
-import type { Command } from '@mercato/platform/flags';
+import { type Command, collect } from '@mercato/platform/flags';
 import { ERR, withHint } from '../../errors.js';
 import { type AtpctlIo, atpctlAction } from '../atpctl-action.js';
 import { intFlagWithin } from '../atpctl-flags.js';
 import { table } from '../output.js';
 import { DEFAULT_SAMPLES, type ShadowReport, shadowReport, shadowReportToJson } from '../shadow-report.js';
+import {
+  type ShadowVerdicts,
+  shadowVerdicts,
+  shadowVerdictsText,
+  shadowVerdictsToJson,
+} from '../shadow-verdicts.js';
 
 export const MAX_SAMPLES = 10_000;
 
@@ -21,25 +27,36 @@ export function shadowCommand(program: Command, io: AtpctlIo): void {
       'disagreements between the model and the rules baseline in sidecar decision logs (files or folders of *.ndjson)',
     )
     .option('--samples <n>', `sample decision ids to list (0..${MAX_SAMPLES}, default ${DEFAULT_SAMPLES})`)
+    .option(
+      '--outcomes <path>',
+      'order outcomes and stock truths (NDJSON of order.outcomes.<region>, file or folder; repeatable): say which side each disagreement class proved right',
+      collect,
+    )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ atpctl shadow report /var/log/atp/decisions.ndjson\n  $ atpctl shadow report /var/log/atp/ --samples 20 --json',
+      '\nExamples:\n  $ atpctl shadow report /var/log/atp/decisions.ndjson\n  $ atpctl shadow report /var/log/atp/ --samples 20 --json\n  $ atpctl shadow report decisions.ndjson --outcomes outcomes.ndjson',
     );
-  atpctlAction(cmd, io, async (_ctx, paths: string[], opts: { samples?: string }) => {
+  atpctlAction(cmd, io, async (_ctx, paths: string[], opts: { samples?: string; outcomes?: string[] }) => {
     const samples = intFlagWithin(opts.samples, '--samples', 0, MAX_SAMPLES, DEFAULT_SAMPLES);
     let r: ShadowReport;
+    let v: ShadowVerdicts | null = null;
     try {
       r = await shadowReport(paths, samples);
+      if (opts.outcomes !== undefined) v = await shadowVerdicts(paths, opts.outcomes);
     } catch (err) {
       if (err instanceof AtpError) throw err;
       throw new AtpError(
         withHint(ERR.CONFIG_INVALID, 'pass decision-log files or folders (sidecar --decision-log <file>)'),
-        `cannot read decision logs: ${(err as Error).message}`,
+        `cannot read decision logs or outcomes: ${(err as Error).message}`,
         'paths',
         { cause: err },
       );
     }
-    return { json: shadowReportToJson(r), text: shadowText(r) };
+    return {
+      json:
+        v === null ? shadowReportToJson(r) : { ...shadowReportToJson(r), outcomes: shadowVerdictsToJson(v) },
+      text: v === null ? shadowText(r) : [shadowText(r), ...shadowVerdictsText(v)].join('\n'),
+    };
   });
 }
 
