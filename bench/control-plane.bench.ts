@@ -73,6 +73,8 @@ async function fanOut(): Promise<Record<string, number>> {
         region: 'eu-west',
         sidecarId: `bench-${i}`,
         persistence: null,
+        // Every snapshot verified as a sidecar does (ed25519 + content hash + chain).
+        snapshotKeys: [cp.signer.publicKey],
         onSnapshot: () => undefined,
       }),
   );

@@ -8,16 +8,24 @@
  * microseconds (node:http's client costs ~100 us and could not hold 5K/s).
  * Run as its own process; prints one JSON line of results.
  *
- *   node --import tsx bench/lib/constant-rate-load.ts <port> <ratePerS> <seconds> <connections> <skus>
+ *   node --import tsx bench/lib/constant-rate-load.ts <port> <ratePerS> <seconds> <connections> <skus|requests.json>
+ *
+ * The last argument is a SKU count (SKU-i in turn, zone Z1-1) or the path of
+ * the bench world's request list (bench/lib/sidecar-bench-world.ts).
  */
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { type BenchRequestLine, benchBody } from './sidecar-bench-world.js';
 
 const [portRaw, rateRaw, secondsRaw, connRaw, skusRaw] = process.argv.slice(2);
 const port = Number(portRaw);
 const rate = Number(rateRaw);
 const seconds = Number(secondsRaw);
 const connections = Number(connRaw ?? 64);
-const skus = Number(skusRaw ?? 1000);
+const requests: BenchRequestLine[] =
+  skusRaw !== undefined && Number.isNaN(Number(skusRaw))
+    ? (JSON.parse(readFileSync(skusRaw, 'utf8')) as BenchRequestLine[])
+    : Array.from({ length: Number(skusRaw ?? 1000) }, (_, i) => ({ sku: `SKU-${i}`, zone: 'Z1-1' }));
 
 const total = Math.round(rate * seconds);
 /** Requests still unanswered this long after the last one was due are counted as dropped. */
@@ -33,7 +41,7 @@ const backlog: number[] = [];
 let backlogHead = 0;
 
 function encode(i: number): Buffer {
-  const body = `{"request_id":"b-${i}","buyer_zone":"Z1-1","channel":"checkout","items":[{"sku":"SKU-${i % skus}","qty":1}]}`;
+  const body = benchBody(requests, i);
   return Buffer.from(
     `POST /v1/check HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );

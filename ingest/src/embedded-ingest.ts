@@ -24,6 +24,7 @@ import {
   type IngesterConfig,
 } from './ingest-config.js';
 import { createIngester, type Ingester, type IngesterOptions } from './ingester.js';
+import type { StoreEpochs } from './ports.js';
 import { RETRY_INITIAL_BACKOFF_MS, RETRY_MAX_BACKOFF_MS } from './retry-backoff.js';
 
 export interface EmbeddedIngestOptions extends IngesterOptions {
@@ -34,6 +35,8 @@ export interface EmbeddedIngestOptions extends IngesterOptions {
   featureSink: FeatureSink;
   /** Usually a MemoryIngestState the sidecar reads lag from. */
   stateStore: IngestStateStore;
+  /** The feature store's epoch, when it can lose its state (a Redis store); absent: not watched. */
+  epochs?: StoreEpochs;
   logger?: Logger;
   clock?: () => number;
   /** Defaults: atp-ingest-<region>, atp-ingest-<region>-embedded, inventory.mutations.<region>. */
@@ -81,6 +84,7 @@ export async function startEmbeddedIngest(opts: EmbeddedIngestOptions): Promise<
       source,
       deadLetters,
       store: opts.featureSink,
+      ...(opts.epochs === undefined ? {} : { epochs: opts.epochs }),
       state: opts.stateStore,
       log,
       clock: opts.clock ?? Date.now,

@@ -4,6 +4,8 @@
  * ATP_ERR_INGEST_CONFIG AtpError naming the field; the composition root and
  * `createIngester` trust what they get.
  */
+
+import type { KafkaSecurity } from '@mercato/adapters/kafka/kafka-security';
 import { deadLetterTopic, mutationsTopic } from '@mercato/proto/v1/topics';
 import { configError } from './ingest-errors.js';
 import { RETRY_INITIAL_BACKOFF_MS, RETRY_MAX_BACKOFF_MS } from './retry-backoff.js';
@@ -63,6 +65,8 @@ export interface IngestConfig {
   region: string;
   /** Bootstrap brokers, `host:port`. */
   brokers: string[];
+  /** TLS / SASL to the brokers (`--kafka-*` flags, adapters kafka-security.ts); null = plaintext. */
+  kafkaSecurity: KafkaSecurity | null;
   redisUrl: string;
   groupId: string;
   clientId: string;
@@ -229,6 +233,8 @@ export function validateIngestConfig(raw: unknown): IngestConfig {
     retryMaxBackoffMs,
     metricsPort,
     metricsHost: optStr(o, 'metricsHost', /^[A-Za-z0-9.:-]+$/) ?? DEFAULT_METRICS_HOST,
+    // Parsed and checked by parseKafkaSecurityFlags at the edge.
+    kafkaSecurity: (o.kafkaSecurity as KafkaSecurity | null | undefined) ?? null,
     logLevel: logLevel as LogLevel,
   };
 }

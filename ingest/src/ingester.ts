@@ -20,6 +20,7 @@ import { LagTracker } from './lag-tracker.js';
 import { NodeLiveness } from './node-liveness.js';
 import { PendingGaps } from './pending-gaps.js';
 import type { IngestPorts, SourceStatus } from './ports.js';
+import { StoreEpochKeeper } from './store-epoch-keeper.js';
 
 /** A dead-letter producer whose brokers are gone can wait forever on its last flush: it gets this long. */
 export const DEAD_LETTER_STOP_DEADLINE_MS = 10_000;
@@ -76,6 +77,7 @@ export function createIngester(
     log,
     clock,
   });
+  const keeper = ports.epochs === undefined ? null : new StoreEpochKeeper({ ...ports, epochs: ports.epochs });
   let stopping: Promise<void> | null = null;
 
   const onStatus = (s: SourceStatus) => {
@@ -115,6 +117,7 @@ export function createIngester(
   const stopAll = async (): Promise<void> => {
     health.setState('stopping');
     let abandoned: AtpError | null = null;
+    await keeper?.stop();
     await reporter.stop();
     try {
       await source.stop();
@@ -154,6 +157,8 @@ export function createIngester(
       // The partition count must be known before the first batch is checked for misrouting.
       await reporter.refreshOffsets();
       await reporter.start(opts.lagReportIntervalMs ?? LAG_REPORT_INTERVAL_MS);
+      // A store without an epoch (first start, or lost while this ingester was down) is replayed now.
+      await keeper?.start();
       health.setState('running');
     },
     stop() {

@@ -14,9 +14,16 @@
  * not finish within STOP_DEADLINE_MS, or a step of it was abandoned
  * (whatever was not committed is re-delivered to the next owner).
  */
+import { readFileSync } from 'node:fs';
 import type { SocketFactory } from '@mercato/adapters/kafka/kafka-client';
+import {
+  KAFKA_SECURITY_OPTIONS,
+  parseKafkaSecurityFlags,
+  type RawKafkaSecurityFlags,
+} from '@mercato/adapters/kafka/kafka-security';
 import { connectRedis, type RedisClient } from '@mercato/adapters/redis/redis-client';
 import { RedisFeatureStore } from '@mercato/adapters/redis/redis-feature-store';
+import { RedisStoreEpochs } from '@mercato/adapters/redis/redis-store-epoch';
 import { RedisIngestStateStore } from '@mercato/adapters/redis/redis-stream-health';
 import { parseRedisUrl, redactRedisUrl } from '@mercato/adapters/redis/redis-url';
 import type { FeatureSink, IngestStateStore } from '@mercato/features/store-ports';
@@ -71,7 +78,7 @@ export const METRICS_OFF = 'off';
 // ---- flags -------------------------------------------------------------------------------------
 
 /** The flags as commander reads them: raw strings, validated by configFromFlags. */
-export interface RawIngestFlags {
+export interface RawIngestFlags extends RawKafkaSecurityFlags {
   brokers?: string;
   redis?: string;
   region?: string;
@@ -116,6 +123,11 @@ const FLAG_OF: Readonly<Record<string, string>> = {
 export function ingestProgram(): Command {
   return createProgram('ingest', 'consume inventory.mutations.<region> into the regional feature store')
     .option('--brokers <list>', 'bootstrap brokers, host:port[,...] (required)')
+    .option(...KAFKA_SECURITY_OPTIONS[0]!)
+    .option(...KAFKA_SECURITY_OPTIONS[1]!)
+    .option(...KAFKA_SECURITY_OPTIONS[2]!)
+    .option(...KAFKA_SECURITY_OPTIONS[3]!)
+    .option(...KAFKA_SECURITY_OPTIONS[4]!)
     .option(
       '--redis <url>',
       'regional feature store: redis://host:port[/db], or a Redis Cluster as redis+cluster://host:port[,host:port...] (required)',
@@ -216,6 +228,7 @@ export function configFromFlags(f: RawIngestFlags): IngestConfig {
           : portFlag(f.metricsPort, '--metrics-port', DEFAULT_METRICS_PORT),
       metricsHost: f.metricsHost,
       logLevel: oneOfFlag(f.logLevel, '--log-level', LOG_LEVELS, DEFAULT_LOG_LEVEL),
+      kafkaSecurity: parseKafkaSecurityFlags(f, (p) => readFileSync(p, 'utf8')),
     });
   } catch (err) {
     throw namingTheFlag(err);
@@ -280,6 +293,7 @@ export async function startIngestService(
     opts.ports?.source ??
     new KafkaEventSource({
       brokers: config.brokers,
+      security: config.kafkaSecurity,
       clientId: config.clientId,
       groupId: config.groupId,
       topic: config.topic,
@@ -298,13 +312,25 @@ export async function startIngestService(
     opts.ports?.deadLetters ??
     new KafkaDeadLetterSink({
       brokers: config.brokers,
+      security: config.kafkaSecurity,
       clientId: config.clientId,
       topic: config.deadLetterTopic,
       logger: log,
       socketFactory: opts.socketFactory,
     });
   const ingester = createIngester(
-    { source, deadLetters, store: stores.store, state: stores.state, log, clock: opts.clock ?? Date.now },
+    {
+      source,
+      deadLetters,
+      store: stores.store,
+      state: stores.state,
+      log,
+      clock: opts.clock ?? Date.now,
+      // The store epoch lives beside the Redis feature store (a store handed in by a test has none).
+      ...(stores.redis === null
+        ? {}
+        : { epochs: new RedisStoreEpochs(stores.redis, config.region, stores.writer) }),
+    },
     config,
     opts,
   );
@@ -355,9 +381,15 @@ function serviceLogger(config: IngestConfig): Logger {
 async function storePorts(
   config: IngestConfig,
   given: { store?: FeatureSink; state?: IngestStateStore },
-): Promise<{ store: FeatureSink; state: IngestStateStore; redis: RedisClient | null }> {
+): Promise<{
+  store: FeatureSink;
+  state: IngestStateStore;
+  redis: RedisClient | null;
+  /** The Redis feature store built here (null when a store was given): a new epoch voids its write cache. */
+  writer: RedisFeatureStore | null;
+}> {
   if (given.store !== undefined && given.state !== undefined) {
-    return { store: given.store, state: given.state, redis: null };
+    return { store: given.store, state: given.state, redis: null, writer: null };
   }
   let redis: RedisClient;
   try {
@@ -372,10 +404,12 @@ async function storePorts(
       { cause: err },
     );
   }
+  const writer = given.store === undefined ? new RedisFeatureStore(redis, config.region) : null;
   return {
-    store: given.store ?? new RedisFeatureStore(redis, config.region),
+    store: given.store ?? (writer as RedisFeatureStore),
     state: given.state ?? new RedisIngestStateStore(redis, config.region),
     redis,
+    writer,
   };
 }
 

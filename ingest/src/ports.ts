@@ -81,6 +81,26 @@ export interface EventSource {
   highWatermarks(): Promise<Map<number, string>>;
   /** The group's committed offset per partition (absent: nothing committed yet), asked of the brokers now. */
   committedOffsets(): Promise<Map<number, string>>;
+  /**
+   * Replays the log from the earliest retained records (the group's offsets
+   * reset there, consumption restarted with the same handler): the store
+   * epoch refill after the feature store lost its state. Absent: no refill.
+   */
+  rewindToStart?(): Promise<void>;
+}
+
+/**
+ * The feature store's epoch (DESIGN.md §6 "Redis lost its state"): the
+ * ingester starts a new one when the store lost its data, and marks it ready
+ * once the log is replayed into the store.
+ */
+export interface StoreEpochs {
+  /** True when the store lost its state since the current epoch began (or has none). */
+  lost(): Promise<boolean>;
+  /** Starts a new epoch (state refilling); returns its id. */
+  begin(nowMs: number): Promise<string>;
+  /** The epoch's SKUs are refilled; false when another epoch replaced it meanwhile. */
+  ready(id: string): Promise<boolean>;
 }
 
 /** Why a message could not be applied, with everything needed to inspect and re-drive it. */
@@ -115,4 +135,6 @@ export interface IngestPorts {
   log: Logger;
   /** Wall clock, ms (tests pass a fake one). */
   clock: () => number;
+  /** The store epoch (absent: not watched, nothing refilled after a loss). */
+  epochs?: StoreEpochs;
 }

@@ -4,6 +4,7 @@
  * JSON shape is the same messages in snake_case. Both edges parse through
  * `parseCheckRequest`, so limits and error messages are identical.
  */
+import { type ExperimentTag, experimentTagToJson, parseExperimentTag } from './experiment.js';
 import { asObject, ContractError, optString, reqArray, reqEnum, reqId, reqInt } from './validate.js';
 
 export const CHANNELS = ['checkout', 'browse'] as const;
@@ -57,7 +58,9 @@ export type Reason = (typeof REASONS)[number];
  * silent (`stale-node`), the control plane's watch is broken and the last good
  * snapshot serves (`control-plane`), the filter answered without the sidecar
  * (`sidecar`), a neighbour region answers from escrow (`region-failover`), the
- * batch node features are older than their bound or missing (`batch-stale`).
+ * batch node features are older than their bound or missing (`batch-stale`),
+ * the served features or scores drifted from the model's baselines and the
+ * thresholds carry a drift margin until a retrained model is promoted (`drift`).
  */
 export const DEGRADATIONS = [
   'model',
@@ -68,6 +71,7 @@ export const DEGRADATIONS = [
   'sidecar',
   'region-failover',
   'batch-stale',
+  'drift',
 ] as const;
 export type Degradation = (typeof DEGRADATIONS)[number];
 
@@ -93,6 +97,8 @@ export interface CheckRequest {
   buyerZone: string;
   channel: Channel;
   items: CheckItem[];
+  /** The experiment bucket the filter computed from the buyer key (never the key itself). */
+  experiment?: ExperimentTag;
 }
 
 export interface FulfillmentOption {
@@ -152,6 +158,9 @@ export function parseCheckRequest(raw: unknown, defaults: { region?: string } = 
     buyerZone: reqId(o, 'buyer_zone', '', 32),
     channel,
     items,
+    ...(o.experiment === undefined || o.experiment === null
+      ? {}
+      : { experiment: parseExperimentTag(o.experiment, 'experiment') }),
   };
 }
 
@@ -196,5 +205,6 @@ export function checkRequestToJson(r: CheckRequest): Record<string, unknown> {
     buyer_zone: r.buyerZone,
     channel: r.channel,
     items: r.items.map((it) => ({ sku: it.sku, qty: it.qty })),
+    ...(r.experiment === undefined ? {} : { experiment: experimentTagToJson(r.experiment) }),
   };
 }

@@ -72,6 +72,15 @@ export const ERR = defineErrors({
     httpStatus: 422,
     grpcStatus: 9,
   },
+  /** A reservation callback without a valid hold token (hold-token.ts): the field is named. */
+  HOLD_TOKEN_INVALID: {
+    code: 'ATP_ERR_HOLD_TOKEN_INVALID',
+    retriable: false,
+    httpStatus: 403,
+    grpcStatus: 7,
+  },
+  /** The client went away before its request was read (not an internal error; nginx's 499). */
+  CLIENT_CLOSED: { code: 'ATP_ERR_CLIENT_CLOSED', retriable: true, httpStatus: 499, grpcStatus: 1 },
   /** onnxruntime refused the model file or its warm-up run failed. */
   MODEL_LOAD_FAILED: { code: 'ATP_ERR_MODEL_LOAD_FAILED', retriable: false, httpStatus: 422, grpcStatus: 9 },
 });

@@ -8,8 +8,10 @@
  *     [--world-clock <simEpochMs>@<wallEpochMs>x<speed>] \
  *     [--decision-log <file>|stdout|off] [--decision-stream kafka://h:p[,h:p]|file:PATH|off] \
  *     [--hot-cache-records 1000000] [--log-level info] \
+ *     [--feature-audit served.ndjson [--feature-audit-rate 0.01]] [--drift-window-rows 5000] [--drift-window-s 60] \
  *     [--control-plane host:port --control-url http://host:port --control-token-file f \
- *      --state-dir dir --trusted-key pub.pem [--models-root dir] [--sidecar-id id]]
+ *      --state-dir dir --trusted-key pub.pem --control-snapshot-key snapshot.pub.pem \
+ *      [--control-ca ca.pem [--control-cert c.pem --control-key c.key]] [--models-root dir] [--sidecar-id id]]
  *
  * Without --redis the sidecar runs on its embedded in-memory stores (empty
  * until something feeds them). Without --model it answers with the committed
@@ -61,14 +63,23 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
         : createDecisionEventSink(config.decisionStream, config.region, logger),
     ...(config.modelDir === null ? {} : { modelDir: config.modelDir }),
     rulesOnly: config.modelChoice === 'rules-only',
+    holdTokens: config.holds.tokens,
     batchMaxAgeMs: config.batchMaxAgeMs,
     ...(config.controlLink === null ? {} : { controlLink: config.controlLink }),
+    drift: { windowRows: config.drift.windowRows, windowMs: config.drift.windowMs },
+    featureAudit:
+      config.featureAudit === null
+        ? null
+        : { sink: new NdjsonFileSink(config.featureAudit.path), rate: config.featureAudit.rate },
   };
   try {
     if (config.redisUrl !== null) {
       const stores = await connectRedisStores(config.redisUrl, config.region, {
         clock: config.clock,
         logger,
+        holdJournalPath: config.holds.journalPath,
+        holdWaitReplicas: config.holds.waitReplicas,
+        holdWaitMs: config.holds.waitMs,
       });
       sc.featureReader = stores.featureReader;
       sc.nodeDirectory = stores.nodeDirectory;
@@ -124,6 +135,29 @@ export async function main(argv: readonly string[]): Promise<number> {
       'atp.decision.v1 events: kafka://host:port[,host:port] (topic atp.decisions.<region>), file:PATH (NDJSON), or off',
     )
     .option('--hot-cache-records <n>', 'hot cache bound in (sku,node) records; 0 = no cache')
+    .option(
+      '--feature-audit <file>',
+      'served feature vectors of a sample of scored requests, NDJSON for `npm run skew-audit`; default off',
+    )
+    .option('--feature-audit-rate <share>', 'share of scored requests audited (default 0.01)')
+    .option('--drift-window-rows <n>', 'served rows that close a drift window (default 5000, min 200)')
+    .option(
+      '--drift-window-s <s>',
+      'a drift window older than this closes once it holds 200 rows (default 60)',
+    )
+    .option(
+      '--hold-key-file <path>',
+      "hold-token key shared by the region's sidecars (32+ bytes); default: per process",
+    )
+    .option(
+      '--hold-journal <path>',
+      'hold journal file, replayed after Redis lost its holds; default: memory only',
+    )
+    .option(
+      '--hold-wait-replicas <n>',
+      'hot-SKU holds wait for n replica acknowledgements (Redis WAIT); default 0',
+    )
+    .option('--hold-wait-ms <ms>', 'bound of that wait in ms (default 5)')
     .option('--log-level <level>', 'pino log level')
     .option(
       '--batch-max-age-h <hours>',
@@ -139,7 +173,24 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--state-dir <dir>', 'where the last good snapshot and the bundle cache live')
     .option('--trusted-key <path>', 'bundle signing public key (PEM); repeatable', collect, [])
     .option('--models-root <dir>', 'shared models root instead of downloading bundles')
-    .option('--sidecar-id <id>', 'name reported to the control plane');
+    .option('--sidecar-id <id>', 'name reported to the control plane')
+    .option(
+      '--control-snapshot-key <path>',
+      "control plane's snapshot signing public key (PEM file or folder); repeatable; required with --control-plane",
+      collect,
+      [],
+    )
+    .option('--control-insecure-unsigned-snapshots', 'accept unsigned control snapshots (development only)')
+    .option(
+      '--control-ca <path>',
+      "CA of the control plane's certificate: TLS for the watch stream and bundles",
+    )
+    .option('--control-cert <path>', 'client certificate for mTLS to the control plane (with --control-key)')
+    .option('--control-key <path>', 'private key of --control-cert')
+    .option(
+      '--control-insecure-plaintext',
+      'send the bearer token without TLS to a non-loopback control plane (only inside an encrypting mesh)',
+    );
   onAction(serve, (opts: RawServeFlags & RawControlLinkFlags) => {
     // A refused flag throws INVALID_FLAG naming it: runProgram prints it and exits EXIT_USAGE.
     const config = parseServeFlags(opts);

@@ -21,11 +21,14 @@ import { type Clock, systemClock } from '@mercato/platform/clock';
 import type { Logger } from '@mercato/platform/logger';
 import { LAG_REPORT_INTERVAL_MS } from '@mercato/proto/v1/stream-lag';
 import type { Redis } from 'ioredis';
+import { HoldJournal } from './adapters/redis/hold-journal.js';
 import {
   HOLD_KEY_TTL_MS,
   RESERVATION_COMMAND_TIMEOUT_MS,
   RedisReservationStore,
 } from './adapters/redis/redis-reservation-store.js';
+import { StoreEpochGuard } from './adapters/redis/store-epoch-guard.js';
+import { newSidecarId } from './decision/decision-id.js';
 
 export interface RedisStores {
   featureReader: RedisFeatureStore;
@@ -33,6 +36,8 @@ export interface RedisStores {
   reservations: RedisReservationStore;
   /** The ingester's lag reports, refreshed into a local copy (the decision core's StreamHealth). */
   streamHealth: RedisStreamHealthReader;
+  /** Whether holds may be granted after a Redis loss (DESIGN.md §6); its state is a metric and in /readyz. */
+  epochGuard: StoreEpochGuard;
   clients: Redis[];
   closers: (() => Promise<void> | void)[];
 }
@@ -51,6 +56,13 @@ export interface RedisWiringOptions {
   /** Business time (default: the wall clock). */
   clock?: Clock;
   logger?: Logger;
+  /** `--hold-journal PATH`: the hold journal's file (default: memory only). */
+  holdJournalPath?: string | null;
+  /** `--hold-wait-replicas N --hold-wait-ms M`: hot-SKU holds acknowledged by N replicas (0: off). */
+  holdWaitReplicas?: number;
+  holdWaitMs?: number;
+  /** Name of this sidecar in the store epoch's rebuild marks (default: random). */
+  sidecarId?: string;
 }
 
 /**
@@ -102,10 +114,30 @@ async function wire(
   const nodeDirectory = new RedisNodeDirectory(background, region, { clock: now, logger: opts.logger });
   // Hold keys expire on Redis' wall clock: a world slower than the wall needs them to live longer.
   const keyTtlMs = Math.max(HOLD_KEY_TTL_MS, Math.ceil(clock.wallMs(HOLD_KEY_TTL_MS)));
-  const reservations = new RedisReservationStore(holds, region, now, keyTtlMs);
+  const journal = new HoldJournal(opts.holdJournalPath ?? null);
+  journal.open(now());
+  const reservations = new RedisReservationStore(holds, region, now, keyTtlMs, {
+    journal,
+    waitReplicas: opts.holdWaitReplicas ?? 0,
+    waitMs: opts.holdWaitMs ?? 0,
+  });
+  const epochGuard = new StoreEpochGuard({
+    region,
+    sidecarId: opts.sidecarId ?? newSidecarId(),
+    redis: background,
+    journal,
+    rebuild: (h) => reservations.rebuild(h),
+    clock: now,
+    logger: opts.logger,
+  });
+  reservations.useGate(epochGuard);
+  // A failover swaps the server under the connection: no hold until the epoch is checked again.
+  holds.on('close', () => epochGuard.suspect());
+  holds.on('ready', () => epochGuard.suspect());
   const streamHealth = new RedisStreamHealthReader(background, region, { clock: now });
   await nodeDirectory.start();
   await reservations.start();
+  await epochGuard.start();
   await featureReader.start();
   await streamHealth.start(
     Math.max(STREAM_HEALTH_MIN_REFRESH_MS, Math.round(clock.wallMs(LAG_REPORT_INTERVAL_MS))),
@@ -115,8 +147,10 @@ async function wire(
     nodeDirectory,
     reservations,
     streamHealth,
+    epochGuard,
     clients: [reads, holds, background],
     closers: [
+      () => epochGuard.stop(),
       () => nodeDirectory.stop(),
       () => reservations.stop(),
       () => featureReader.stop(),

@@ -14,13 +14,17 @@
 import { MemoryFeatureStore } from '@mercato/adapters/memory/memory-feature-store';
 import { MemoryNodeDirectory } from '@mercato/adapters/memory/memory-node-directory';
 import { MemoryStreamHealth } from '@mercato/adapters/memory/memory-stream-health';
+import { FEATURE_NAMES } from '@mercato/features/feature-vector';
 import type { FeatureReader, NodeDirectory, StreamHealth } from '@mercato/features/store-ports';
 import { type Logger, silentLogger } from '@mercato/platform/logger';
 import type { Mode } from '@mercato/proto/v1/decision';
+import { driftReportToJson } from '@mercato/proto/v1/drift-report';
 import { GrpcEdge } from './adapters/grpc/grpc-server.js';
+import type { HoldTokens } from './adapters/http/hold-token.js';
 import { HttpEdge } from './adapters/http/http-server.js';
 import { MemoryReservationStore } from './adapters/memory/memory-reservation-store.js';
 import { createOnnxRanker } from './adapters/onnx/onnx-ranker.js';
+import { BrowseAnswers } from './browse/browse-answers.js';
 import { CachedFeatureReader } from './cache/cached-feature-reader.js';
 import { HOT_CACHE_TTL_MS, HOT_CACHE_UNKNOWN_TTL_MS, HotCache } from './cache/hot-cache.js';
 import { createSignatureVerifier } from './control/bundle-verifier.js';
@@ -29,7 +33,13 @@ import { ControlState } from './control/control-state.js';
 import { DecisionEngine } from './decision/decision-engine.js';
 import type { Clock, EnforcedSide, ReservationStore } from './decision/ports.js';
 import { DecisionLog, type DecisionLogSink } from './decision-log/decision-log.js';
+import { DecisionRing } from './decision-log/decision-ring.js';
 import { type DecisionEventSink, DecisionStream, fanOutSinks } from './decision-log/decision-stream.js';
+import { registerDriftMetrics } from './drift/drift-metrics.js';
+import { DriftMonitor, type DriftMonitorOptions } from './drift/drift-monitor.js';
+import { driftReport } from './drift/drift-report.js';
+import { FeatureAudit } from './drift/feature-audit.js';
+import { ExperimentAssigner } from './experiments/experiment-assigner.js';
 import type { BundleVerifier } from './model/model-bundle.js';
 import { ModelGuard } from './model/model-guard.js';
 import { ModelRegistry, type RankerLoader } from './model/model-registry.js';
@@ -66,6 +76,8 @@ export interface SidecarConfig {
   directory?: MemoryNodeDirectory;
   nodeDirectory?: NodeDirectory;
   reservations?: ReservationStore;
+  /** Key of the hold tokens the release callback checks (default: a key of this process). */
+  holdTokens?: HoldTokens;
   streamHealth?: StreamHealth;
   control?: ControlState;
   /** A model bundle folder to load, verify and warm at start; on failure the rule scorer answers, flagged. */
@@ -86,6 +98,12 @@ export interface SidecarConfig {
   decisionLogSink?: DecisionLogSink | null;
   /** Where `atp.decision.v1` events go (`--decision-stream`); null/absent = no stream. */
   decisionStreamSink?: DecisionEventSink | null;
+  /** Online drift monitor settings (window size and time, alarm level); false turns it off. Default on. */
+  drift?: DriftMonitorOptions | false;
+  /** Served feature vectors of a sample of scored requests, for the skew audit (`serve --feature-audit`). */
+  featureAudit?: { sink: DecisionLogSink; rate: number } | null;
+  /** Keep this many recent decisions for GET /v1/decisions/<id> (the console's explorer); absent/0 = off. */
+  recentDecisions?: number;
   logger?: Logger;
   /** Watch lost this long (wall ms) before answers say `control-plane` (default CONTROL_LOST_AFTER_MS). */
   controlLostAfterMs?: number;
@@ -114,6 +132,10 @@ export interface Sidecar {
   readonly metrics: SidecarMetrics;
   readonly decisionLog: DecisionLog | null;
   readonly decisionStream: DecisionStream | null;
+  /** Online drift of the served rows (null: turned off). */
+  readonly drift: DriftMonitor | null;
+  /** The served side of the skew audit (null: not configured). */
+  readonly featureAudit: FeatureAudit | null;
   readonly hotCache: HotCache | null;
   readonly http: HttpEdge;
   readonly grpc: GrpcEdge;
@@ -173,14 +195,18 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     onEvent: (event, detail) => {
       if (event === 'model_load_failed') logger.error({ event, ...detail }, 'model refused');
       else logger.info({ event, ...detail }, event);
-      if (event === 'model_activated') metrics.setModel(String(detail.version));
+      if (event === 'model_activated') {
+        metrics.setModel(String(detail.version));
+        const loaded = models.get(String(detail.version));
+        if (loaded !== null) oversellEstimate?.setHeldOut(loaded.version, loaded.manifest.metrics);
+      }
     },
   });
   metrics.setModel(RULES_ONLY_MODEL_VERSION);
   if (config.rulesOnly === true) models.expected = true;
   const decisionLog = config.decisionLogSink ? new DecisionLog(config.decisionLogSink) : null;
   if (decisionLog !== null) {
-    decisionLog.onDrop = () => metrics.decisionLogDropped.inc();
+    decisionLog.onDrop = (n) => metrics.decisionLogDropped.inc(n);
     decisionLog.onWritten = (n) => metrics.decisionLogWritten.inc(n);
   }
   const decisionStream = config.decisionStreamSink
@@ -189,12 +215,18 @@ export function createSidecar(config: SidecarConfig): Sidecar {
         registry: metrics.registry,
       })
     : null;
+  const recent = (config.recentDecisions ?? 0) > 0 ? new DecisionRing(config.recentDecisions) : null;
+  const drift = config.drift === false ? null : new DriftMonitor(FEATURE_NAMES, config.drift ?? {});
+  const oversellEstimate = drift === null ? null : registerDriftMetrics(metrics.registry, drift);
+  const featureAudit = config.featureAudit
+    ? new FeatureAudit(config.featureAudit.sink, config.region, config.featureAudit.rate, metrics.registry)
+    : null;
   /** When the watch was started (wall ms): a link that never connected is lost from then. */
   let linkStartedAtMs = Date.now();
   const link =
     config.controlLink === undefined
       ? null
-      : createControlLink(config.controlLink, { control, models, logger });
+      : createControlLink(config.controlLink, { control, models, logger, registry: metrics.registry });
   const engine = new DecisionEngine({
     features: reader,
     directory: nodeDirectory,
@@ -206,25 +238,34 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     clock,
     defaultMode: config.mode ?? DEFAULT_MODE,
     enforce: config.enforce ?? DEFAULT_ENFORCED_SIDE,
-    decisionLog: fanOutSinks(decisionLog, decisionStream),
-    observer: metrics,
+    decisionLog: fanOutSinks(decisionLog, decisionStream, recent),
+    observer: oversellEstimate === null ? metrics : metrics.alsoTo(oversellEstimate),
+    drift,
+    featureAudit,
     rulesOnlyVersion: RULES_ONLY_MODEL_VERSION,
     ...(config.batchMaxAgeMs === undefined ? {} : { batchMaxAgeMs: config.batchMaxAgeMs }),
     ...(link === null
       ? {}
       : { controlLost: controlLostSince(link, () => linkStartedAtMs, config.controlLostAfterMs) }),
     modelFor: (requestId) => link?.follower.modelFor(requestId) ?? null,
+    experiments: new ExperimentAssigner(() => control.snapshot, config.region, metrics.registry),
+  });
+  // Product pages read kept per-SKU answers; checkouts go to the engine (issue 17 item 2).
+  const service = new BrowseAnswers(engine, {
+    generation: () => `${control.snapshot.version}|${control.snapshot.contentHash}|${engine.modelVersion}`,
+    clock,
   });
   let started = false;
   let ready = false;
   const isReady = () => ready;
   const onError = (edge: string) => (e: { code: string }) => metrics.errors.inc({ code: e.code, edge });
   const http = new HttpEdge({
-    service: engine,
+    service,
     region: config.region,
     host: config.host,
     port: config.httpPort,
     isReady,
+    ...(config.holdTokens === undefined ? {} : { holdTokens: config.holdTokens }),
     readiness: () => {
       const batch = nodeDirectory.batchInfo();
       return {
@@ -238,6 +279,8 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     filterSnapshot: () => control.filterSnapshot(engine.modelVersion),
     reservations,
     clock,
+    decisions: recent,
+    ...(drift === null ? {} : { drift: () => driftReportToJson(driftReport(drift, config.region, clock())) }),
     metrics: async () => ({
       contentType: metrics.registry.contentType,
       body: await metrics.registry.metrics(),
@@ -245,7 +288,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     onError: onError('http'),
   });
   const grpc = new GrpcEdge({
-    service: engine,
+    service,
     region: config.region,
     host: config.host,
     port: config.grpcPort,
@@ -263,6 +306,8 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     metrics,
     decisionLog,
     decisionStream,
+    drift,
+    featureAudit,
     hotCache,
     http,
     grpc,
@@ -279,6 +324,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
       link?.start();
       decisionLog?.start();
       decisionStream?.start();
+      featureAudit?.start();
       const httpPort = await http.start();
       const grpcPort = await grpc.start();
       if (config.modelDir !== undefined) {
@@ -298,6 +344,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
       await Promise.all([http.stop(), grpc.stop()]);
       await decisionLog?.stop();
       await decisionStream?.stop();
+      await featureAudit?.stop();
       await link?.stop();
       await models.stop();
       for (const close of config.closers ?? []) await close();

@@ -134,6 +134,10 @@ t.test('every probe of every long-running container answers on the real process'
     files: {
       '/etc/atp/control/token': made.stdout.trim(),
       '/etc/atp/trusted-keys/bundles.pem': bundleKey as string,
+      '/etc/atp/control-snapshot-key/snapshot.pub.pem': signing.publicKey.export({
+        type: 'spki',
+        format: 'pem',
+      }) as string,
     },
     flags: {
       '--redis': redis.url,

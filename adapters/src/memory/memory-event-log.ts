@@ -204,6 +204,17 @@ export class MemoryEventLog implements EventProducer {
     if (next > (g.committed.get(partition) ?? -1n)) g.committed.set(partition, next);
   }
 
+  /**
+   * Moves the group's committed offsets back to the log start (kafka-consumer-groups
+   * --reset-offsets --to-earliest): the store epoch refill replays the whole log.
+   */
+  resetToEarliest(groupId: string, topic: string): void {
+    const g = this.group(groupId, topic);
+    for (let p = 0; p < this.partitionCount(topic); p++) {
+      g.committed.set(p, BigInt(this.logStartOffset(topic, p)));
+    }
+  }
+
   /** The group's committed offsets (partitions without a commit are absent). */
   committed(groupId: string, topic: string): Map<number, string> {
     const g = this.group(groupId, topic);

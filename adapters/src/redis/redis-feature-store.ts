@@ -89,6 +89,15 @@ export class RedisFeatureStore implements FeatureReader {
    */
   private readonly replicated: boolean;
 
+  /**
+   * Forgets what this process wrote: after the store lost its state (a new
+   * store epoch) the cached bytes describe data that is gone, and a replayed
+   * event that folds to the same bytes would not be written again.
+   */
+  forgetWrites(): void {
+    this.written.clear();
+  }
+
   constructor(
     redis: RedisClient,
     private readonly region: string,

@@ -42,6 +42,13 @@ export const DEFAULT_HOT_CACHE_RECORDS = 1_000_000;
 export const DEFAULT_SKUS_PER_RECORD = 0.5;
 /** Small caches still get this many SKU slots (empty, negatively cached SKUs hold no records). */
 export const MIN_SKU_SLOTS = 1_024;
+/**
+ * Views handed out by `read` kept for reuse (the most requested SKUs under a
+ * Zipf load): a SKU with a hundred nodes is a 20 KB copy per read otherwise,
+ * which was the checkout path's main garbage (issue 17). Past it the memo
+ * starts over.
+ */
+export const MEMO_VIEWS = 4_096;
 /** The node table is sized for a region's nodes; past it, it is cleared and refilled. */
 export const MAX_CACHED_NODES = 500_000;
 
@@ -109,6 +116,9 @@ export class HotCache {
   private readonly nodeIndex = new Map<string, number>();
   private nodeIds: string[] = [];
   private nodeRecs = new Float64Array(1024 * NODE_RECORD_WIDTH);
+  /** Bumped whenever a node record changes: a memoized view copies node records, so it is valid for one epoch. */
+  private nodeEpoch = 0;
+  private readonly memo = new Map<string, { view: SkuView; epoch: number }>();
 
   constructor(private readonly opts: HotCacheOptions) {
     this.maxRecords = opts.maxRecords ?? DEFAULT_HOT_CACHE_RECORDS;
@@ -171,6 +181,8 @@ export class HotCache {
     const slot = this.skuSlot.get(sku);
     if (slot === undefined) return undefined;
     this.touch(slot);
+    const m = this.memo.get(sku);
+    if (m !== undefined && m.epoch === this.nodeEpoch) return m.view;
     const count = this.skuCount[slot]!;
     const nodeIds: string[] = new Array(count);
     const recs = new Float64Array(count * RECORD_WIDTH);
@@ -189,7 +201,11 @@ export class HotCache {
         nodeRecs[i * NODE_RECORD_WIDTH + k] = this.nodeRecs[no + k]!;
       r = this.recNext[r]!;
     }
-    return { nodeIds, recs, nodeRecs };
+    // Views are read-only downstream (features, policy, scoring only read them): one copy serves many reads.
+    const view = { nodeIds, recs, nodeRecs };
+    if (this.memo.size >= MEMO_VIEWS) this.memo.clear();
+    this.memo.set(sku, { view, epoch: this.nodeEpoch });
+    return view;
   }
 
   /** Age of the cached copy (ms), or undefined. */
@@ -240,7 +256,10 @@ export class HotCache {
       for (let k = 0; k < NODE_RECORD_WIDTH; k++) {
         const v = view.nodeRecs[i * NODE_RECORD_WIDTH + k]!;
         // Liveness only moves forward; another SKU's newer read of the node wins.
-        if (v > this.nodeRecs[no + k]!) this.nodeRecs[no + k] = v;
+        if (v > this.nodeRecs[no + k]!) {
+          this.nodeRecs[no + k] = v;
+          this.nodeEpoch++;
+        }
       }
     }
     this.skuHead[slot] = head;
@@ -280,6 +299,7 @@ export class HotCache {
       r = next;
     }
     this.skuSlot.delete(this.skuName[slot]!);
+    this.memo.delete(this.skuName[slot]!);
     this.skuName[slot] = undefined;
     this.skuCount[slot] = 0;
     this.lruNext[slot] = this.freeSku;
@@ -325,6 +345,8 @@ export class HotCache {
     this.nodeIndex.clear();
     this.nodeIds = [];
     this.nodeRecs.fill(0);
+    this.memo.clear();
+    this.nodeEpoch++;
   }
 
   private touch(slot: number): void {

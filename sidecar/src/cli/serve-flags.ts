@@ -16,6 +16,7 @@ import { BATCH_FEATURES_MAX_AGE_MS } from '../decision/policies/batch-freshness.
 import type { EnforcedSide } from '../decision/ports.js';
 import type { DecisionStreamTarget } from '../decision-log/decision-stream-sinks.js';
 import { DEFAULT_ENFORCED_SIDE, DEFAULT_MODE } from '../sidecar.js';
+import { type HoldsConfig, parseHoldsFlags, type RawHoldsFlags } from './holds-flags.js';
 
 export const DEFAULT_HTTP_PORT = 8787;
 export const DEFAULT_GRPC_PORT = 8788;
@@ -68,17 +69,47 @@ export interface ServeConfig {
   batchMaxAgeMs: number;
   /** Business time (`--world-clock`): the wall clock unless a closed-loop world pins one. */
   clock: Clock;
+  /** Soft reservations: hold tokens, hold journal, replica acknowledgement (holds-flags.ts). */
+  holds: HoldsConfig;
+  /** `--feature-audit FILE --feature-audit-rate R`: served vectors of a sample, for the skew audit; null = off. */
+  featureAudit: { path: string; rate: number } | null;
+  /** Online drift windows (`--drift-window-rows`, `--drift-window-s`). */
+  drift: { windowRows: number; windowMs: number };
 }
+
+/** Feature audit sampling rate bounds and default (one scored request in a hundred). */
+const DEFAULT_FEATURE_AUDIT_RATE = 0.01;
+/** Drift window bounds: at least 200 rows (PSI's threshold needs a few per bin), at most a day. */
+const MIN_DRIFT_WINDOW_ROWS = 200;
+const MAX_DRIFT_WINDOW_ROWS = 10_000_000;
+const DEFAULT_DRIFT_WINDOW_ROWS = 5_000;
+const DEFAULT_DRIFT_WINDOW_S = 60;
+const MAX_DRIFT_WINDOW_S = 86_400;
 
 /** Raw commander values: strings (or undefined) keyed by camel-cased flag name. */
 export type RawServeFlags = Partial<
   Record<
-    | Exclude<keyof ServeConfig, 'controlLink' | 'clock' | 'modelChoice' | 'batchMaxAgeMs' | 'decisionStream'>
+    | Exclude<
+        keyof ServeConfig,
+        | 'controlLink'
+        | 'clock'
+        | 'modelChoice'
+        | 'batchMaxAgeMs'
+        | 'decisionStream'
+        | 'holds'
+        | 'featureAudit'
+        | 'drift'
+      >
     | 'decisionStream'
     | 'redis'
     | 'model'
     | 'worldClock'
-    | 'batchMaxAgeH',
+    | 'batchMaxAgeH'
+    | 'featureAudit'
+    | 'featureAuditRate'
+    | 'driftWindowRows'
+    | 'driftWindowS'
+    | keyof RawHoldsFlags,
     string | undefined
   >
 > & { rulesOnly?: boolean };
@@ -129,7 +160,40 @@ export function parseServeFlags(raw: RawServeFlags): ServeConfig {
         DEFAULT_BATCH_MAX_AGE_H,
       ) * HOUR_MS,
     clock: worldClockFlag(raw.worldClock),
+    holds: parseHoldsFlags(raw),
+    featureAudit: featureAuditFlags(raw.featureAudit, raw.featureAuditRate),
+    drift: {
+      windowRows: intFlag(
+        raw.driftWindowRows,
+        '--drift-window-rows',
+        { min: MIN_DRIFT_WINDOW_ROWS, max: MAX_DRIFT_WINDOW_ROWS },
+        DEFAULT_DRIFT_WINDOW_ROWS,
+      ),
+      windowMs:
+        intFlag(
+          raw.driftWindowS,
+          '--drift-window-s',
+          { min: 1, max: MAX_DRIFT_WINDOW_S },
+          DEFAULT_DRIFT_WINDOW_S,
+        ) * 1000,
+    },
   };
+}
+
+/** `--feature-audit FILE` (off when absent or `off`) and its rate in (0, 1]. */
+function featureAuditFlags(
+  path: string | undefined,
+  rawRate: string | undefined,
+): { path: string; rate: number } | null {
+  if (path === undefined || path === 'off') {
+    if (rawRate !== undefined) throw flagError('--feature-audit-rate', 'needs --feature-audit <file>');
+    return null;
+  }
+  const rate = rawRate === undefined ? DEFAULT_FEATURE_AUDIT_RATE : Number(rawRate);
+  if (rawRate !== undefined && (rawRate.trim() === '' || !(rate > 0 && rate <= 1))) {
+    throw flagError('--feature-audit-rate', `expected a share in (0, 1], got "${rawRate}"`);
+  }
+  return { path, rate };
 }
 
 /** `--decision-stream kafka://host:port[,host:port] | file:PATH | off`; absent or off = no stream. */

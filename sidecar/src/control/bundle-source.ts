@@ -13,6 +13,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { AtpError } from '@mercato/platform/errors';
 import { MANIFEST_FILE, SIGNATURE_FILE } from '@mercato/proto/v1/model-manifest';
@@ -58,6 +60,8 @@ export interface HttpBundleSourceOptions {
   cacheDir: string;
   trustedKeys: readonly KeyObject[];
   fetchTimeoutMs?: number;
+  /** CA of the control plane's certificate for an https:// baseUrl (`--control-ca`); null: the system CAs. */
+  ca?: Buffer | null;
 }
 
 export class HttpBundleSource implements BundleSource {
@@ -128,32 +132,54 @@ export class HttpBundleSource implements BundleSource {
   /** One file; null for an optional file the control plane does not have (404). */
   private async get(version: string, file: string, required: boolean): Promise<Buffer | null> {
     const url = `${this.opts.baseUrl}/v1/models/${encodeURIComponent(version)}/${encodeURIComponent(file)}`;
-    let res: Response;
+    let res: { status: number; body: Buffer };
     try {
-      res = await fetch(url, {
-        headers: { authorization: `Bearer ${this.opts.token}` },
-        signal: AbortSignal.timeout(this.opts.fetchTimeoutMs ?? BUNDLE_FETCH_TIMEOUT_MS),
-      });
+      res = await getBytes(
+        url,
+        this.opts.token,
+        this.opts.fetchTimeoutMs ?? BUNDLE_FETCH_TIMEOUT_MS,
+        this.opts.ca,
+      );
     } catch (err) {
       throw new AtpError(CONTROL_ERR.BUNDLE_FETCH_FAILED, `GET ${url}: ${(err as Error).message}`);
     }
-    if (res.status === 404 && !required) {
-      await res.arrayBuffer().catch(() => undefined);
-      return null;
-    }
+    if (res.status === 404 && !required) return null;
     if (res.status === 404) {
-      await res.arrayBuffer().catch(() => undefined);
       throw new AtpError(ERR.MODEL_NOT_FOUND, `the control plane has no ${file} for model ${version}`);
     }
     if (res.status !== 200) {
-      const body = await res.text().catch(() => '');
       throw new AtpError(
         CONTROL_ERR.BUNDLE_FETCH_FAILED,
-        `GET ${url}: HTTP ${res.status} ${body.slice(0, 200)}`,
+        `GET ${url}: HTTP ${res.status} ${res.body.toString('utf8').slice(0, 200)}`,
       );
     }
-    return Buffer.from(await res.arrayBuffer());
+    return res.body;
   }
+}
+
+/** One GET with the bearer token, over https with `ca` when the URL says https. */
+function getBytes(
+  url: string,
+  token: string,
+  timeoutMs: number,
+  ca: Buffer | null | undefined,
+): Promise<{ status: number; body: Buffer }> {
+  const secure = url.startsWith('https:');
+  const options = {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(timeoutMs),
+    ...(secure && ca !== null && ca !== undefined ? { ca } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const req = (secure ? httpsRequest : httpRequest)(url, options, (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function exists(p: string): Promise<boolean> {

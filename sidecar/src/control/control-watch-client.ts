@@ -5,31 +5,45 @@
  * - start(): loads the last good snapshot from disk and hands it to
  *   `onSnapshot` at once (so a restarted sidecar never serves the embedded
  *   default while a kill switch is set), then connects.
- * - Every full snapshot is parsed with parseControlSnapshot and its content
- *   hash recomputed; every delta is applied to the held snapshot and must
- *   reproduce the announced hash. Anything invalid is kept out (counted,
- *   logged with its code) and the last good snapshot stays in force; a
- *   delta that does not fit makes the client resume with a full snapshot.
- * - Versions only move forward: an older full snapshot is refused.
+ * - Every full snapshot is parsed with parseControlSnapshot; every delta is
+ *   applied to the held snapshot. Either result is then checked by
+ *   `checkSnapshot` (snapshot-trust.ts: the control plane's ed25519
+ *   signature, the recomputed content hash, the version chained to the
+ *   held one) BEFORE it is applied or persisted. Anything refused is kept
+ *   out (counted per code, logged, acknowledged with its code) and the last
+ *   good snapshot stays in force; a delta that does not fit makes the
+ *   client resume with a full snapshot.
+ * - The persisted snapshot is checked the same way at start; one that fails
+ *   is discarded loudly (error log, counter, the file moved aside) and the
+ *   embedded default serves until the control plane answers.
+ * - Versions only move forward; one version never has two contents.
  * - Each accepted snapshot goes to `onSnapshot` first, then to disk.
+ * - The stream is WatchAndAck: after connecting and after every applied or
+ *   refused event the client acknowledges the version and hash it SERVES,
+ *   so the control plane reports what is applied, not what it sent.
  * - The stream resumes from the held version; reconnects back off
  *   exponentially from INITIAL_BACKOFF_MS to MAX_BACKOFF_MS (with jitter),
  *   and a stream silent for STALE_STREAM_MS (three missed heartbeats) is
  *   dropped and reopened.
  */
 
-import { fileURLToPath } from 'node:url';
+import type { KeyObject } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { AtpError, type ErrorSpec } from '@mercato/platform/errors';
 import { type Logger, silentLogger } from '@mercato/platform/logger';
 import { type ControlSnapshot, parseControlSnapshot } from '@mercato/proto/v1/control-snapshot';
-import { snapshotContentHash } from '@mercato/proto/v1/snapshot-content';
 import { applySnapshotDelta, DeltaMismatchError } from '@mercato/proto/v1/snapshot-delta';
+import { watchAck } from '@mercato/proto/v1/watch-ack';
 import { CONTROL_ERR } from './control-errors.js';
+import {
+  type ClientMsg,
+  type EventMsg,
+  type WatchClientCtor,
+  watchServiceCtor,
+} from './control-watch-proto.js';
 import type { SnapshotPersistence } from './snapshot-persistence.js';
+import { checkSnapshot } from './snapshot-trust.js';
 
-export const CONTROL_PROTO_PATH = fileURLToPath(new URL('../../../proto/v1/control.proto', import.meta.url));
 export const INITIAL_BACKOFF_MS = 200;
 export const MAX_BACKOFF_MS = 5_000;
 export const BACKOFF_MULTIPLIER = 2;
@@ -52,6 +66,15 @@ export interface ControlWatchClientOptions {
   sidecarId: string;
   /** Where the last good snapshot lives; null = memory only. */
   persistence: SnapshotPersistence | null;
+  /**
+   * Public keys that verify the control plane's snapshot signatures;
+   * null = unsigned snapshots accepted (`--control-insecure-unsigned-snapshots`).
+   */
+  snapshotKeys: readonly KeyObject[] | null;
+  /** Channel credentials (TLS / mTLS); default: plaintext. */
+  credentials?: grpc.ChannelCredentials;
+  /** Called for every refused snapshot, delta or persisted file, with its code (metrics). */
+  onRefused?: (code: string, source: SnapshotSource) => void;
   /** Called with every accepted snapshot, in version order (ControlState.setSnapshot, the model follower). */
   onSnapshot: (s: ControlSnapshot, source: SnapshotSource) => void;
   logger?: Logger;
@@ -67,8 +90,16 @@ export interface ControlWatchStats {
   fullSnapshots: number;
   deltas: number;
   heartbeats: number;
-  /** Snapshots and deltas kept out (invalid, stale, mismatching). */
+  /** Snapshots and deltas kept out (invalid, unsigned, forged, stale, forked, mismatching). */
   invalid: number;
+  /** Refusals per code (ATP_ERR_SNAPSHOT_SIGNATURE_INVALID, ATP_ERR_SNAPSHOT_FORK, ...). */
+  refusedByCode: Record<string, number>;
+  /** Persisted snapshots discarded at start because they failed verification. */
+  persistedDiscarded: number;
+  /** Acknowledgements written to the control plane. */
+  acks: number;
+  /** Id of the key that signed the snapshot in force (null: unsigned mode, or none held). */
+  keyId: string | null;
   reconnects: number;
   persistFailures: number;
   lastErrorCode: string | null;
@@ -77,42 +108,11 @@ export interface ControlWatchStats {
   source: SnapshotSource | null;
 }
 
-interface EventMsg {
-  snapshot?: { version: string; content_hash: string; snapshot_json: Buffer };
-  delta?: { from_version: string; to_version: string; content_hash: string; delta_json: Buffer };
-  heartbeat?: { version: string; content_hash: string; server_time_ms: string };
-}
-
-type WatchClientCtor = new (
-  address: string,
-  creds: grpc.ChannelCredentials,
-  options?: grpc.ClientOptions,
-) => grpc.Client & {
-  Watch(req: Record<string, unknown>, md: grpc.Metadata): grpc.ClientReadableStream<EventMsg>;
-};
-
-let serviceCtor: WatchClientCtor | null = null;
-function watchServiceCtor(): WatchClientCtor {
-  if (serviceCtor === null) {
-    const def = protoLoader.loadSync(CONTROL_PROTO_PATH, {
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as {
-      mercato: { atp: { v1: { ControlWatchService: WatchClientCtor } } };
-    };
-    serviceCtor = pkg.mercato.atp.v1.ControlWatchService;
-  }
-  return serviceCtor;
-}
-
 export class ControlWatchClient {
   private snapshot: ControlSnapshot | null = null;
   private client: InstanceType<WatchClientCtor> | null = null;
-  private call: grpc.ClientReadableStream<EventMsg> | null = null;
+  private call: grpc.ClientDuplexStream<ClientMsg, EventMsg> | null = null;
+  private appliedAtMs = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private staleTimer: NodeJS.Timeout | null = null;
   private backoffMs: number;
@@ -129,6 +129,10 @@ export class ControlWatchClient {
     deltas: 0,
     heartbeats: 0,
     invalid: 0,
+    refusedByCode: {},
+    persistedDiscarded: 0,
+    acks: 0,
+    keyId: null,
     reconnects: 0,
     persistFailures: 0,
     lastErrorCode: null,
@@ -150,23 +154,43 @@ export class ControlWatchClient {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const loaded = this.opts.persistence?.load();
-    if (loaded !== undefined) {
-      if (loaded.snapshot !== null) {
-        this.accept(loaded.snapshot, 'disk');
-        this.log.info(
-          {
-            event: 'control_snapshot_loaded',
-            version: loaded.snapshot.version,
-            path: this.opts.persistence!.path,
-          },
-          'last good control snapshot loaded from disk',
-        );
-      } else if (loaded.error !== null) {
-        this.reject(loaded.error);
+    this.loadPersisted();
+    this.connect();
+  }
+
+  /**
+   * The persisted snapshot, verified like one from the stream (nothing
+   * held yet): applied when it passes; otherwise discarded loudly and moved
+   * aside, so the embedded default serves until the control plane answers.
+   */
+  private loadPersisted(): void {
+    const persistence = this.opts.persistence;
+    if (persistence === null) return;
+    const loaded = persistence.load();
+    let error = loaded.snapshot === null ? loaded.error : null;
+    if (loaded.snapshot !== null) {
+      try {
+        this.stats.keyId = checkSnapshot(loaded.snapshot, null, this.opts.snapshotKeys).keyId;
+      } catch (err) {
+        error = asControlError(err);
       }
     }
-    this.connect();
+    if (error === null && loaded.snapshot !== null) {
+      this.accept(loaded.snapshot, 'disk');
+      this.log.info(
+        { event: 'control_snapshot_loaded', version: loaded.snapshot.version, path: persistence.path },
+        'last good control snapshot loaded from disk',
+      );
+      return;
+    }
+    if (error === null) return;
+    this.stats.persistedDiscarded++;
+    this.reject(error, 'disk');
+    const movedTo = persistence.discard();
+    this.log.error(
+      { event: 'control_snapshot_discarded', code: error.code, path: persistence.path, movedTo },
+      'persisted control snapshot failed verification: discarded, serving the embedded default until the control plane answers',
+    );
   }
 
   async stop(): Promise<void> {
@@ -209,7 +233,8 @@ export class ControlWatchClient {
   private connect(): void {
     if (!this.running) return;
     if (this.client === null) {
-      this.client = new (watchServiceCtor())(this.opts.address, grpc.credentials.createInsecure(), {
+      const creds = this.opts.credentials ?? grpc.credentials.createInsecure();
+      this.client = new (watchServiceCtor())(this.opts.address, creds, {
         'grpc.max_receive_message_length': MAX_WATCH_MESSAGE_BYTES,
         'grpc.keepalive_time_ms': GRPC_KEEPALIVE_TIME_MS,
         'grpc.keepalive_timeout_ms': GRPC_KEEPALIVE_TIMEOUT_MS,
@@ -222,16 +247,18 @@ export class ControlWatchClient {
     const md = new grpc.Metadata();
     md.set('authorization', `Bearer ${this.opts.token}`);
     const held = this.forceFull ? null : this.snapshot;
-    const call = this.client.Watch(
-      {
+    const call = this.client.WatchAndAck(md);
+    call.write({
+      watch: {
         from_version: String(held?.version ?? 0),
         content_hash: held?.contentHash ?? '',
         sidecar_id: this.opts.sidecarId,
         region: this.opts.region,
       },
-      md,
-    );
+    });
     this.call = call;
+    // What it serves right now (the persisted snapshot, or the embedded default: version 0).
+    this.ack();
     this.armStale();
     call.on('data', (ev: EventMsg) => {
       if (this.call !== call) return;
@@ -263,21 +290,19 @@ export class ControlWatchClient {
       );
     }
     try {
-      if (ev.snapshot !== undefined && ev.snapshot !== null) this.onFull(ev.snapshot);
-      else if (ev.delta !== undefined && ev.delta !== null) this.onDelta(ev.delta);
-      else if (ev.heartbeat !== undefined && ev.heartbeat !== null) this.onHeartbeat(ev.heartbeat);
+      if (ev.snapshot !== undefined && ev.snapshot !== null) {
+        this.onFull(ev.snapshot);
+        this.ack();
+      } else if (ev.delta !== undefined && ev.delta !== null) {
+        this.onDelta(ev.delta);
+        this.ack();
+      } else if (ev.heartbeat !== undefined && ev.heartbeat !== null) this.onHeartbeat(ev.heartbeat);
       // A good event means the link works: the next outage starts from the shortest backoff again.
       this.backoffMs = this.opts.initialBackoffMs ?? INITIAL_BACKOFF_MS;
     } catch (err) {
-      const e =
-        err instanceof AtpError
-          ? err
-          : new AtpError(
-              CONTROL_ERR.SNAPSHOT_INVALID,
-              (err as Error).message,
-              (err as { field?: string }).field,
-            );
-      this.reject(e);
+      const e = asControlError(err);
+      this.reject(e, 'stream');
+      this.ack({ code: e.code, version: refusedVersion(ev) });
       if (e.code === CONTROL_ERR.DELTA_MISMATCH.code) this.resync();
     }
   }
@@ -294,23 +319,17 @@ export class ControlWatchClient {
         (err as { field?: string }).field,
       );
     }
-    const hash = snapshotContentHash(s);
-    if (hash !== s.contentHash || String(s.version) !== String(m.version)) {
+    if (String(s.version) !== String(m.version)) {
       throw new AtpError(
         CONTROL_ERR.SNAPSHOT_INVALID,
-        `full snapshot ${m.version}: content hashes to ${hash}, announced ${s.contentHash}`,
-        'content_hash',
+        `full snapshot announced as ${m.version} carries version ${s.version}`,
+        'version',
       );
     }
-    const held = this.snapshot;
-    if (held !== null && s.version < held.version) {
-      throw new AtpError(
-        CONTROL_ERR.SNAPSHOT_STALE,
-        `control plane sent version ${s.version}, older than the held ${held.version}; kept ${held.version} (a restored control plane database? see control-plane/README.md)`,
-      );
-    }
+    const verdict = checkSnapshot(s, this.snapshot, this.opts.snapshotKeys);
     this.forceFull = false;
-    if (held !== null && held.version === s.version && held.contentHash === s.contentHash) return;
+    if (verdict.same) return;
+    this.stats.keyId = verdict.keyId;
     this.accept(s, 'stream');
   }
 
@@ -339,6 +358,7 @@ export class ControlWatchClient {
         (err as { field?: string }).field,
       );
     }
+    this.stats.keyId = checkSnapshot(next, held, this.opts.snapshotKeys).keyId;
     this.accept(next, 'stream');
   }
 
@@ -356,6 +376,7 @@ export class ControlWatchClient {
 
   private accept(s: ControlSnapshot, source: SnapshotSource): void {
     this.snapshot = s;
+    this.appliedAtMs = Date.now();
     this.stats.version = s.version;
     this.stats.contentHash = s.contentHash;
     this.stats.source = source;
@@ -381,13 +402,23 @@ export class ControlWatchClient {
     }
   }
 
-  private reject(e: AtpError): void {
+  private reject(e: AtpError, source: SnapshotSource): void {
     this.stats.invalid++;
     this.stats.lastErrorCode = e.code;
+    this.stats.refusedByCode[e.code] = (this.stats.refusedByCode[e.code] ?? 0) + 1;
+    this.opts.onRefused?.(e.code, source);
     this.log.error(
       { code: e.code, field: e.field, err: e.message, keptVersion: this.snapshot?.version ?? null },
       'control snapshot kept out',
     );
+  }
+
+  /** Tells the control plane what this sidecar serves now (and what it just refused, if anything). */
+  private ack(refused?: { code: string; version: number }): void {
+    const call = this.call;
+    if (call === null) return;
+    call.write(watchAck(this.snapshot, this.appliedAtMs, refused));
+    this.stats.acks++;
   }
 
   /** Drops the stream and reopens it at once (from the held version, or full after a mismatch). */
@@ -452,4 +483,15 @@ export class ControlWatchClient {
     if (this.staleTimer !== null) clearTimeout(this.staleTimer);
     this.staleTimer = null;
   }
+}
+
+function asControlError(err: unknown): AtpError {
+  return err instanceof AtpError
+    ? err
+    : new AtpError(CONTROL_ERR.SNAPSHOT_INVALID, (err as Error).message, (err as { field?: string }).field);
+}
+
+function refusedVersion(ev: EventMsg): number {
+  const v = Number(ev.snapshot?.version ?? ev.delta?.to_version ?? 0);
+  return Number.isSafeInteger(v) && v >= 0 ? v : 0;
 }

@@ -6,9 +6,11 @@
  * The file is the snapshot's JSON wire form; loading re-validates it with
  * parseControlSnapshot and re-checks its content hash, so a truncated or
  * hand-edited file is refused (and the sidecar starts from its embedded
- * default until the control plane answers).
+ * default until the control plane answers). The watch client also checks
+ * the loaded snapshot's signature (snapshot-trust.ts) and `discard`s a file
+ * that fails: moved aside, kept for the post-mortem, never applied again.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AtpError } from '@mercato/platform/errors';
@@ -62,6 +64,21 @@ export class SnapshotPersistence {
         snapshot: null,
         error: new AtpError(CONTROL_ERR.SNAPSHOT_INVALID, `${this.path}: ${(err as Error).message}`, field),
       };
+    }
+  }
+
+  /**
+   * Moves the file aside (`<path>.rejected-<ms>`) so it is never applied
+   * again but stays for whoever investigates; returns where it went, or
+   * null when it could not be moved (then the next start refuses it again).
+   */
+  discard(): string | null {
+    const to = `${this.path}.rejected-${Date.now()}`;
+    try {
+      renameSync(this.path, to);
+      return to;
+    } catch {
+      return null;
     }
   }
 

@@ -62,6 +62,9 @@ export interface DecisionLogRecord {
   rulesVersion: string;
   degradations: Degradation[];
   latencyUs: number;
+  /** The experiment and arm the decision was made under; absent outside experiments (arm `none`: a stopped arm's bucket). */
+  experiment?: string;
+  arm?: string;
   items: ItemLog[];
 }
 
@@ -88,6 +91,7 @@ export function decisionLogToJson(r: DecisionLogRecord): Record<string, unknown>
     rules_version: r.rulesVersion,
     degradations: r.degradations,
     latency_us: r.latencyUs,
+    ...(r.experiment === undefined ? {} : { experiment: r.experiment, arm: r.arm }),
     items: r.items.map((it) => ({
       sku: it.sku,
       qty: it.qty,

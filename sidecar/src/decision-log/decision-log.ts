@@ -1,13 +1,11 @@
 /**
- * The decision log's bounded asynchronous buffer (the engine's
- * DecisionSink). `push` is O(1) and never waits: records queue in memory and
- * a periodic flush (platform Periodic) hands them to the sink in batches,
- * serialized off the request path. When the buffer is full (the sink is slow
- * or down) new records are dropped and counted, so logging can never add
- * latency or memory without bound to a decision.
+ * The decision log (the engine's DecisionSink): records go through the
+ * shared bounded buffer (bounded-batch-buffer.ts: `push` O(1), never waits,
+ * a full buffer or a failed write drops and counts) and are serialized to
+ * NDJSON off the request path, in batches.
  */
-import { Periodic } from '@mercato/platform/periodic';
 import type { DecisionSink } from '../decision/ports.js';
+import { BoundedBatchBuffer } from './bounded-batch-buffer.js';
 import { type DecisionLogRecord, decisionLogToJson } from './decision-log-record.js';
 
 export const DECISION_LOG_CAPACITY = 16_384;
@@ -28,73 +26,58 @@ export interface DecisionLogStats {
 }
 
 export class DecisionLog implements DecisionSink {
-  private queue: DecisionLogRecord[] = [];
-  private readonly flusher: Periodic;
-  private flushing: Promise<void> | null = null;
-  readonly stats: DecisionLogStats = { written: 0, dropped: 0, sinkErrors: 0 };
-  onDrop: (() => void) | null = null;
+  private readonly buffer: BoundedBatchBuffer<DecisionLogRecord>;
+  /** Called with the number of records dropped (buffer full, failed write). */
+  onDrop: ((n: number) => void) | null = null;
   onWritten: ((n: number) => void) | null = null;
 
   constructor(
     private readonly sink: DecisionLogSink,
-    private readonly capacity = DECISION_LOG_CAPACITY,
+    capacity = DECISION_LOG_CAPACITY,
     flushMs = DECISION_LOG_FLUSH_MS,
   ) {
-    this.flusher = new Periodic({ name: 'decision-log-flush', intervalMs: flushMs, run: () => this.flush() });
+    this.buffer = new BoundedBatchBuffer<DecisionLogRecord>({
+      name: 'decision-log-flush',
+      capacity,
+      flushMs,
+      batch: DECISION_LOG_BATCH,
+      deliver: (batch) => {
+        let text = '';
+        for (const r of batch) text += `${JSON.stringify(decisionLogToJson(r))}\n`;
+        return this.sink.write(text);
+      },
+      onDropped: (n) => this.onDrop?.(n),
+      onDelivered: (n) => this.onWritten?.(n),
+    });
+  }
+
+  get stats(): DecisionLogStats {
+    const s = this.buffer.stats;
+    return { written: s.delivered, dropped: s.dropped, sinkErrors: s.sinkErrors };
   }
 
   /** Starts the periodic flush; idempotent. */
   start(): void {
-    void this.flusher.start();
+    this.buffer.start();
   }
 
   /** Queues a record, or drops it (counted) when the buffer is full. Never throws, never waits. */
   push(r: DecisionLogRecord): void {
-    if (this.queue.length >= this.capacity) {
-      this.stats.dropped++;
-      this.onDrop?.();
-      return;
-    }
-    this.queue.push(r);
+    this.buffer.push(r);
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.buffer.pending;
   }
 
   /** Hands queued records to the sink; concurrent calls share one flush. */
   flush(): Promise<void> {
-    if (this.flushing !== null) return this.flushing;
-    if (this.queue.length === 0) return Promise.resolve();
-    this.flushing = this.drain().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
+    return this.buffer.flush();
   }
 
   /** Stops the periodic flush, hands the sink what is queued, then closes it. */
   async stop(): Promise<void> {
-    await this.flusher.stop();
-    await this.flush();
+    await this.buffer.stop();
     await this.sink.close();
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch =
-        this.queue.length <= DECISION_LOG_BATCH ? this.queue : this.queue.slice(0, DECISION_LOG_BATCH);
-      this.queue = batch === this.queue ? [] : this.queue.slice(DECISION_LOG_BATCH);
-      let text = '';
-      for (const r of batch) text += `${JSON.stringify(decisionLogToJson(r))}\n`;
-      try {
-        await this.sink.write(text);
-        this.stats.written += batch.length;
-        this.onWritten?.(batch.length);
-      } catch {
-        // A failed write loses its batch (counted as dropped): retrying would grow memory while the sink is down.
-        this.stats.sinkErrors++;
-        this.stats.dropped += batch.length;
-      }
-    }
   }
 }

@@ -11,7 +11,6 @@
  * `atp_decision_stream_published_total`.
  */
 import type { KeyedRecord } from '@mercato/adapters/event-producer';
-import { Periodic } from '@mercato/platform/periodic';
 import type { NodeType } from '@mercato/proto/v1/decision';
 import {
   type DecisionEvent,
@@ -20,8 +19,10 @@ import {
   encodeDecisionEvent,
   NO_ARM,
 } from '@mercato/proto/v1/decision-event';
+import { armTag } from '@mercato/proto/v1/experiment';
 import { Counter, type Registry } from 'prom-client';
 import type { DecisionSink } from '../decision/ports.js';
+import { BoundedBatchBuffer } from './bounded-batch-buffer.js';
 import type { DecisionLogRecord, ItemLog } from './decision-log-record.js';
 
 export const DECISION_STREAM_CAPACITY = 16_384;
@@ -53,26 +54,14 @@ export interface DecisionStreamStats {
 }
 
 export class DecisionStream implements DecisionSink {
-  private queue: DecisionLogRecord[] = [];
-  private readonly flusher: Periodic;
-  private flushing: Promise<void> | null = null;
-  private readonly capacity: number;
-  private readonly droppedTotal: Counter | null;
-  private readonly publishedTotal: Counter | null;
-  readonly stats: DecisionStreamStats = { published: 0, dropped: 0, sinkErrors: 0 };
+  private readonly buffer: BoundedBatchBuffer<DecisionLogRecord>;
 
   constructor(
     private readonly sink: DecisionEventSink,
     private readonly opts: DecisionStreamOptions,
   ) {
-    this.capacity = opts.capacity ?? DECISION_STREAM_CAPACITY;
-    this.flusher = new Periodic({
-      name: 'decision-stream-flush',
-      intervalMs: opts.flushMs ?? DECISION_STREAM_FLUSH_MS,
-      run: () => this.flush(),
-    });
     const registers = opts.registry === undefined ? null : [opts.registry];
-    this.droppedTotal =
+    const droppedTotal =
       registers === null
         ? null
         : new Counter({
@@ -80,7 +69,7 @@ export class DecisionStream implements DecisionSink {
             help: 'Decision events dropped (stream buffer full or publish failed)',
             registers,
           });
-    this.publishedTotal =
+    const publishedTotal =
       registers === null
         ? null
         : new Counter({
@@ -88,76 +77,54 @@ export class DecisionStream implements DecisionSink {
             help: 'Decision events accepted by the decision stream sink',
             registers,
           });
+    this.buffer = new BoundedBatchBuffer<DecisionLogRecord>({
+      name: 'decision-stream-flush',
+      capacity: opts.capacity ?? DECISION_STREAM_CAPACITY,
+      flushMs: opts.flushMs ?? DECISION_STREAM_FLUSH_MS,
+      batch: DECISION_STREAM_BATCH,
+      // A broker that is down must not hold shutdown: what is late is dropped (counted).
+      stopFlushMs: DECISION_STREAM_STOP_FLUSH_MS,
+      // Events are built here, at flush time, off the request path.
+      deliver: (batch) =>
+        this.sink.publish(
+          batch.map((r) => {
+            const e = toDecisionEvent(r, this.opts.nodeType);
+            return { key: decisionEventKey(e), value: encodeDecisionEvent(e) };
+          }),
+        ),
+      onDropped: (n) => droppedTotal?.inc(n),
+      onDelivered: (n) => publishedTotal?.inc(n),
+    });
+  }
+
+  get stats(): DecisionStreamStats {
+    const s = this.buffer.stats;
+    return { published: s.delivered, dropped: s.dropped, sinkErrors: s.sinkErrors };
   }
 
   /** Starts the periodic flush; idempotent. */
   start(): void {
-    void this.flusher.start();
+    this.buffer.start();
   }
 
   /** Queues a record, or drops it (counted) when the buffer is full. Never throws, never waits. */
   push(r: DecisionLogRecord): void {
-    if (this.queue.length >= this.capacity) {
-      this.dropped(1);
-      return;
-    }
-    this.queue.push(r);
+    this.buffer.push(r);
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.buffer.pending;
   }
 
   /** Publishes queued records; concurrent calls share one flush. */
   flush(): Promise<void> {
-    if (this.flushing !== null) return this.flushing;
-    if (this.queue.length === 0) return Promise.resolve();
-    this.flushing = this.drain().finally(() => {
-      this.flushing = null;
-    });
-    return this.flushing;
+    return this.buffer.flush();
   }
 
   /** Stops the periodic flush, publishes what is queued (for at most DECISION_STREAM_STOP_FLUSH_MS), closes the sink. */
   async stop(): Promise<void> {
-    await this.flusher.stop();
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), DECISION_STREAM_STOP_FLUSH_MS);
-    });
-    const late = (await Promise.race([this.flush(), timedOut])) === 'late';
-    clearTimeout(timer);
-    if (late) {
-      // What is still queued is lost (counted); the in-flight batch is counted by drain when it fails.
-      this.dropped(this.queue.length);
-      this.queue = [];
-    }
+    await this.buffer.stop();
     await this.sink.close().catch(() => undefined);
-  }
-
-  private dropped(n: number): void {
-    this.stats.dropped += n;
-    this.droppedTotal?.inc(n);
-  }
-
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, DECISION_STREAM_BATCH);
-      this.queue = this.queue.slice(batch.length);
-      const records = batch.map((r) => {
-        const e = toDecisionEvent(r, this.opts.nodeType);
-        return { key: decisionEventKey(e), value: encodeDecisionEvent(e) };
-      });
-      try {
-        await this.sink.publish(records);
-        this.stats.published += records.length;
-        this.publishedTotal?.inc(records.length);
-      } catch {
-        // A failed publish loses its batch (counted): retrying would grow memory while the sink is down.
-        this.stats.sinkErrors++;
-        this.dropped(records.length);
-      }
-    }
   }
 }
 
@@ -184,7 +151,11 @@ export function toDecisionEvent(
     channel: r.channel,
     mode: r.mode,
     enforced: r.enforced,
-    arm: NO_ARM,
+    arm:
+      r.experiment === undefined || r.arm === undefined || r.arm === NO_ARM
+        ? NO_ARM
+        : armTag(r.experiment, r.arm),
+    ...(r.experiment === undefined ? {} : { experiment: r.experiment }),
     modelVersion: r.modelVersion,
     rulesVersion: r.rulesVersion,
     degradations: [...r.degradations],

@@ -25,6 +25,8 @@ import type {
   PFulfillKind,
 } from '@mercato/proto/v1/decision';
 import { ERR } from '../errors.js';
+import { armModel } from '../experiments/arm-model.js';
+import type { ArmAssignment, ExperimentAssigner } from '../experiments/experiment-assigner.js';
 import { BatchPool } from './batch-pool.js';
 import { newDecisionId } from './decision-id.js';
 import { decisionRecord } from './decision-record.js';
@@ -38,11 +40,13 @@ import type {
   DecisionObserver,
   DecisionService,
   DecisionSink,
+  DriftWatch,
   EnforcedSide,
   ModelSource,
   RankerGuard,
   ReservationStore,
   ScoringModel,
+  ServedFeatureAudit,
   TrackedFeatureReader,
 } from './ports.js';
 import { decideItems } from './stages/decide.js';
@@ -77,6 +81,10 @@ export interface DecisionEngineDeps {
   enforce: EnforcedSide;
   decisionLog?: DecisionSink | null;
   observer?: DecisionObserver | null;
+  /** Online drift of the served rows (sidecar/src/drift); its alarm adds the drift margin. */
+  drift?: DriftWatch | null;
+  /** The served side of the skew audit (`serve --feature-audit`). */
+  featureAudit?: ServedFeatureAudit | null;
   /** Request-rate sketch for hot-SKU detection (one per process). */
   sketch?: SkuRateSketch;
   /** Rules-only version string reported when no model answers. */
@@ -94,6 +102,8 @@ export interface DecisionEngineDeps {
    * for the active model (stable per request id, see model-rollout-follower.ts).
    */
   modelFor?: (requestId: string) => string | null;
+  /** Maps a request's experiment bucket to its arm (the arm's policy then overrides `enforce`). */
+  experiments?: ExperimentAssigner;
 }
 
 export class DecisionEngine implements DecisionService {
@@ -121,7 +131,14 @@ export class DecisionEngine implements DecisionService {
       reservations: deps.reservations,
       observer,
     };
-    this.scoreDeps = { guard: deps.guard, directory: deps.directory, batches: new BatchPool(), observer };
+    this.scoreDeps = {
+      guard: deps.guard,
+      directory: deps.directory,
+      batches: new BatchPool(),
+      observer,
+      drift: deps.drift ?? null,
+      audit: deps.featureAudit ?? null,
+    };
     this.reserveDeps = { reservations: deps.reservations, observer };
   }
 
@@ -137,7 +154,9 @@ export class DecisionEngine implements DecisionService {
     const gate = gateRequest(req, ctx, this.gateDeps);
     const decisionId = newDecisionId(nowMs);
     const degraded = new Set<Degradation>();
-    const model = this.takeModel(req.requestId);
+    const { arm, taken } = this.takeArm(req);
+    // The arm's threshold overrides, on the same loaded model (no copy, built once per arm).
+    const model = taken === null ? null : armModel(taken, arm?.thresholds);
     try {
       if (d.models.expected && model === null) degraded.add('model');
       if (d.controlLost?.() === true) degraded.add('control-plane');
@@ -154,11 +173,19 @@ export class DecisionEngine implements DecisionService {
       const plan = planItems(fetched, req, nowMs, this.planDeps, degraded);
       const scored =
         model !== null && plan.rows > 0
-          ? await scoreItems(model, plan, req.channel, nowMs, ctx.deadlineAt, this.scoreDeps, degraded)
+          ? await scoreItems(
+              model,
+              plan,
+              req.channel,
+              nowMs,
+              ctx.deadlineAt,
+              this.scoreDeps,
+              degraded,
+              decisionId,
+            )
           : null;
       const modelOk = scored !== null;
-      const enforced: EnforcedSide =
-        d.enforce === 'naive' ? 'naive' : modelOk && d.enforce === 'model' ? 'model' : 'baseline';
+      const enforced = enforcedSide(arm?.kind ?? null, d.enforce, modelOk);
       let outcomes: readonly ItemOutcome[] = decideItems(scored ?? plan.items, enforced);
       if (req.channel === 'checkout' && gate.mode === 'enforce' && !gate.killed) {
         checkDeadline(ctx, 'reserving');
@@ -180,19 +207,47 @@ export class DecisionEngine implements DecisionService {
       };
       const latencyS = (performance.now() - t0) / 1000;
       d.observer?.decided(response, latencyS);
-      d.decisionLog?.push(decisionRecord(req, response, outcomes, enforced, modelOk, nowMs, latencyS));
+      d.decisionLog?.push(decisionRecord(req, response, outcomes, enforced, modelOk, nowMs, latencyS, arm));
       return response;
     } finally {
-      if (model !== null) d.models.done(model);
+      if (taken !== null) d.models.done(taken);
     }
   }
 
+  /** The request's experiment arm and the model it scores with (an arm whose model is not loaded is not served). */
+  private takeArm(req: CheckRequest): { arm: ArmAssignment | null; taken: ScoringModel | null } {
+    const experiments = this.deps.experiments;
+    let arm = experiments?.assign(req.experiment) ?? null;
+    if (experiments !== undefined && arm?.modelVersion !== undefined) {
+      const m = this.deps.models.acquireVersion(arm.modelVersion);
+      if (m !== null) return { arm, taken: m };
+      arm = experiments.unavailable(arm);
+    }
+    return { arm, taken: this.takeModel(req.requestId, arm) };
+  }
+
   /** The request's model: its staged rollout version when it falls into one (and it is loaded), else the active one. */
-  private takeModel(requestId: string): ScoringModel | null {
+  private takeModel(requestId: string, arm: ArmAssignment | null): ScoringModel | null {
     const models = this.deps.models;
-    const staged = this.deps.modelFor?.(requestId) ?? null;
+    // An arm's model version wins over a staged rollout (it is loaded only while staged or active).
+    const staged = arm?.modelVersion ?? this.deps.modelFor?.(requestId) ?? null;
     return (staged === null ? null : models.acquireVersion(staged)) ?? models.acquire();
   }
+}
+
+/**
+ * Which side answers: an experiment arm's policy when the request has one
+ * (naive: stock only; champion / challenger: the model when it scored), else
+ * the sidecar's `--enforce`.
+ */
+function enforcedSide(
+  armKind: ArmAssignment['kind'] | null,
+  enforce: EnforcedSide,
+  modelOk: boolean,
+): EnforcedSide {
+  if (armKind === 'naive' || (armKind === null && enforce === 'naive')) return 'naive';
+  if (armKind !== null) return modelOk ? 'model' : 'baseline';
+  return modelOk && enforce === 'model' ? 'model' : 'baseline';
 }
 
 function checkDeadline(ctx: CheckContext, stage: string): void {

@@ -13,6 +13,7 @@ import {
   type ItemLog,
   type SideOutcome,
 } from '../decision-log/decision-log-record.js';
+import type { ArmAssignment } from '../experiments/experiment-assigner.js';
 import { round } from './item-decision.js';
 import type { EarlyItem, ItemOutcome, PlannedItem, ScoredItem } from './item-states.js';
 import { naiveReason } from './policies/naive-atp.js';
@@ -26,6 +27,7 @@ export function decisionRecord(
   modelOk: boolean,
   nowMs: number,
   latencyS: number,
+  arm: ArmAssignment | null = null,
 ): DecisionLogRecord {
   let modelAllow = true;
   let baseAllow = true;
@@ -64,6 +66,7 @@ export function decisionRecord(
     rulesVersion: res.rulesVersion,
     degradations: res.degradations,
     latencyUs: Math.round(latencyS * 1e6),
+    ...(arm === null ? {} : { experiment: arm.experimentId, arm: arm.arm }),
     items,
   };
 }

@@ -8,8 +8,9 @@
 
 import type { FeatureReader, SkuView } from '@mercato/features/store-ports';
 import type { SellerConstraint } from '@mercato/proto/v1/control-snapshot';
-import type { CheckRequest, CheckResponse, Mode } from '@mercato/proto/v1/decision';
-import type { Calibration, Thresholds } from '@mercato/proto/v1/model-manifest';
+import type { Channel, CheckRequest, CheckResponse, Mode } from '@mercato/proto/v1/decision';
+import type { FeatureAuditRecord } from '@mercato/proto/v1/feature-audit';
+import type { Calibration, DriftHistogram, Thresholds } from '@mercato/proto/v1/model-manifest';
 import type { DecisionLogRecord } from '../decision-log/decision-log-record.js';
 
 /** Where a SkuView came from; the policy adds a staleness penalty to `stale-cache`. */
@@ -40,7 +41,13 @@ export type ReserveOutcome =
    * (restart without data, failover to a lagging replica). Refused, never
    * promised from the caller's figure; the engine flags the answer `redis`.
    */
-  | { ok: false; promised: number; available: -1; refusal: 'stock-missing' };
+  | { ok: false; promised: number; available: -1; refusal: 'stock-missing' }
+  /**
+   * The store may have lost holds (store epoch not ready after a loss, a
+   * reconnect not yet checked, a hot-SKU hold no replica acknowledged):
+   * refused until the SKUs are refilled and the holds rebuilt; flagged `redis`.
+   */
+  | { ok: false; promised: number; available: -1; refusal: 'store-not-ready' };
 
 export interface ReserveRequest {
   sku: string;
@@ -56,6 +63,8 @@ export interface ReserveRequest {
   atpHint: number;
   nowMs: number;
   ttlMs: number;
+  /** A hot SKU: the store may make the hold durable on a replica first (Redis WAIT). */
+  hot?: boolean;
 }
 
 /**
@@ -100,7 +109,14 @@ export type RankResult =
  * a failed run is a `{ ok: false }` result.
  */
 export interface RankerGuard {
-  rank(ranker: Ranker, batch: Float32Array, rows: number, budgetMs: number): Promise<RankResult>;
+  /** `lane`: the request's channel; a lane's failures open only its own breaker (default checkout). */
+  rank(
+    ranker: Ranker,
+    batch: Float32Array,
+    rows: number,
+    budgetMs: number,
+    lane?: Channel,
+  ): Promise<RankResult>;
 }
 
 /** A loaded, verified model as the engine uses it: its ranker and the numbers of its bundle. */
@@ -109,6 +125,36 @@ export interface ScoringModel {
   readonly thresholds: Thresholds;
   readonly calibration: Calibration;
   readonly ranker: Ranker;
+  /** The bundle's per-feature training histograms (drift baselines); absent for models built in code. */
+  readonly driftBaseline?: Readonly<Record<string, DriftHistogram>>;
+}
+
+/**
+ * Online drift of what the model is served (sidecar/src/drift): fed every
+ * scored candidate row, read per request for the drift margin.
+ */
+export interface DriftWatch {
+  /** A drift alarm is in force for the version: its thresholds carry the drift margin. */
+  drifting(version: string): boolean;
+  /** Counts one served row: `x[offset ..]` is the model input, `pCal` its calibrated score. */
+  observe(
+    version: string,
+    baseline: Readonly<Record<string, DriftHistogram>>,
+    x: Float32Array,
+    offset: number,
+    pCal: number,
+    nowMs: number,
+  ): void;
+}
+
+/** The served side of the skew audit: a sample of requests has its served vectors recorded. */
+export interface ServedFeatureAudit {
+  /** The sidecar's region, written in every record. */
+  readonly region: string;
+  /** Called once per scored request: true when this one is audited. */
+  sample(): boolean;
+  /** Queues one served vector; never waits, never throws. */
+  record(r: FeatureAuditRecord): void;
 }
 
 /**

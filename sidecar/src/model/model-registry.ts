@@ -81,6 +81,7 @@ export class ModelRegistry implements ModelSource {
         manifest: m,
         thresholds: m.thresholds,
         calibration: m.calibration,
+        driftBaseline: m.driftBaseline,
         ranker,
       };
       const entry: Entry = { model, refs: 0, released: false };

@@ -183,6 +183,20 @@ export class SidecarMetrics implements DecisionObserver {
     for (const d of r.degradations) this.degradations.inc({ degradation: d });
   }
 
+  /** This observer, with every answer also handed to `extra` (the oversell estimate reads answers too). */
+  alsoTo(extra: { decided(r: CheckResponse): void }): DecisionObserver {
+    return {
+      decided: (r, latencyS) => {
+        this.decided(r, latencyS);
+        extra.decided(r);
+      },
+      ranked: (rows, ms) => this.ranked(rows, ms),
+      rankerFallback: (cause) => this.rankerFallback(cause),
+      reservation: (outcome) => this.reservation(outcome),
+      featureRead: (source) => this.featureRead(source),
+    };
+  }
+
   ranked(rows: number, ms: number): void {
     this.rankerSeconds.observe(ms / 1000);
     this.rankerRows.inc(rows);

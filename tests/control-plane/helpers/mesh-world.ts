@@ -41,6 +41,8 @@ export interface SidecarWorld {
 export interface ControlTarget {
   grpc: string;
   url: string;
+  /** The control plane's snapshot public key (a ControlWorld has it); without it the sidecar runs unsigned. */
+  snapshotKey?: KeyObject;
 }
 
 /** A sidecar in region eu-west, linked to the control plane, with the demo warehouse stocked. */
@@ -65,6 +67,8 @@ export async function startLinkedSidecar(
       token: TOKENS.viewer,
       stateDir: opts.stateDir,
       trustedKeys: opts.trustedKeys,
+      snapshotKeys: cp.snapshotKey === undefined ? null : [cp.snapshotKey],
+      tls: null,
     },
     ...opts.extra,
   });

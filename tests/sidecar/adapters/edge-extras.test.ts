@@ -38,6 +38,7 @@ t.test('HTTP: the order service confirms and releases holds by decision id', asy
   t.teardown(() => sc.stop());
   const d = await post(httpPort, '/v1/check', body('IN-STOCK'));
   const id = d.json.decision_id as string;
+  const token = d.headers.get('x-atp-hold-token');
   const conf = await post(
     httpPort,
     '/v1/reservations/confirm',
@@ -47,13 +48,13 @@ t.test('HTTP: the order service confirms and releases holds by decision id', asy
   const rel = await post(
     httpPort,
     '/v1/reservations/release',
-    JSON.stringify({ decision_id: id, skus: ['IN-STOCK', 'OTHER'] }),
+    JSON.stringify({ decision_id: id, hold_token: token, skus: ['IN-STOCK', 'OTHER'] }),
   );
   t.same(rel.json, { decision_id: id, released: 1 });
   const bad = await post(
     httpPort,
     '/v1/reservations/release',
-    JSON.stringify({ decision_id: id, skus: ['bad sku'] }),
+    JSON.stringify({ decision_id: id, hold_token: token, skus: ['bad sku'] }),
   );
   t.equal(bad.json.error.field, 'skus[0]');
 });

@@ -26,6 +26,8 @@ t.test('a watch lost past its bound flags answers control-plane', async (t) => {
       token: 'viewer-token',
       stateDir: dir,
       trustedKeys: [],
+      snapshotKeys: null,
+      tls: null,
     },
   });
   await sc.start();

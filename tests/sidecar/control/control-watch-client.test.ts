@@ -6,19 +6,15 @@
  * keeps serving the last good one; resyncs with a full snapshot after a
  * delta that does not fit.
  */
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { createFakeControlPlane } from '../../../control-plane/src/control-plane.js';
-import { controlWatchService } from '../../../control-plane/src/watch/watch-proto.js';
 import { generateSigningKeys } from '../../../proto/v1/bundle-signature.js';
-import {
-  type ControlSnapshot,
-  controlSnapshotToJson,
-  defaultControlSnapshot,
-} from '../../../proto/v1/control-snapshot.js';
+import { type ControlSnapshot, defaultControlSnapshot } from '../../../proto/v1/control-snapshot.js';
 import { canonicalSnapshot, snapshotContentHash } from '../../../proto/v1/snapshot-content.js';
 import { diffSnapshots } from '../../../proto/v1/snapshot-delta.js';
+import { GENESIS_PREV_HASH, signSnapshot } from '../../../proto/v1/snapshot-signature.js';
 import {
   ControlWatchClient,
   type SnapshotSource,
@@ -31,6 +27,7 @@ import {
   waitFor,
   worldOf,
 } from '../../control-plane/helpers/control-world.js';
+import { rogueFullEvent, startRogueWatchServer } from './rogue-watch-server.js';
 
 interface Seen {
   versions: number[];
@@ -42,12 +39,14 @@ function client(
   t: Test,
   address: string,
   path: string | null,
+  keys: readonly KeyObject[],
   token: string = TOKENS.viewer,
 ): { c: ControlWatchClient; seen: Seen } {
   const seen: Seen = { versions: [], sources: [], last: null };
   const c = new ControlWatchClient({
     address,
     token,
+    snapshotKeys: keys,
     region: 'eu-west',
     sidecarId: 'sc-test',
     persistence: path === null ? null : new SnapshotPersistence(path),
@@ -66,7 +65,7 @@ function client(
 t.test('follows the control plane: full snapshot, then deltas, each persisted', async (t) => {
   const w = await startControlWorld(t);
   const file = join(tempDir(t), 'control-snapshot.json');
-  const { c, seen } = client(t, w.grpc, file);
+  const { c, seen } = client(t, w.grpc, file, [w.snapshotKey]);
   c.start();
   await c.waitForVersion(1, 5_000);
   await w.post(
@@ -101,7 +100,7 @@ t.test(
       TOKENS.operator,
     );
     const file = join(dir, 'control-snapshot.json');
-    const a = client(t, w1.grpc, file);
+    const a = client(t, w1.grpc, file, [w1.snapshotKey]);
     a.c.start();
     await a.c.waitForVersion(2, 5_000);
     await a.c.stop();
@@ -109,7 +108,7 @@ t.test(
     await first.stop();
 
     // A sidecar restarting while the control plane is down.
-    const b = client(t, `127.0.0.1:${grpcPort}`, file);
+    const b = client(t, `127.0.0.1:${grpcPort}`, file, [w1.snapshotKey]);
     b.c.start();
     t.same(b.seen.versions, [2], 'the persisted snapshot is in force before any connection');
     t.same(b.seen.sources, ['disk']);
@@ -140,43 +139,31 @@ t.test(
   },
 );
 
-/** A rogue control plane: answers each Watch with scripted events and records the requests. */
+/** A scripted watch server for these tests (rogue-watch-server.ts). */
 async function rogue(
   t: Test,
   script: (req: Record<string, string>, n: number) => unknown[],
 ): Promise<{ address: string; requests: Record<string, string>[] }> {
-  const requests: Record<string, string>[] = [];
-  const server = new grpc.Server();
-  server.addService(controlWatchService().service, {
-    Watch: (call: grpc.ServerWritableStream<Record<string, string>, unknown>) => {
-      requests.push(call.request);
-      for (const ev of script(call.request, requests.length)) call.write(ev);
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
-  t.teardown(() => server.forceShutdown());
-  return { address: `127.0.0.1:${port}`, requests };
+  return startRogueWatchServer(t, script);
 }
 
-function snap(version: number, over: Partial<ControlSnapshot> = {}): ControlSnapshot {
+const SIGNER = generateKeyPairSync('ed25519');
+const KEYS = [SIGNER.publicKey];
+
+function snap(
+  version: number,
+  over: Partial<ControlSnapshot> = {},
+  prevHash = 'sha256:unknown',
+): ControlSnapshot {
   const s = canonicalSnapshot({ ...defaultControlSnapshot('m1'), ...over, version });
-  return { ...s, contentHash: snapshotContentHash(s) };
+  return signed({
+    ...s,
+    contentHash: snapshotContentHash(s),
+    prevHash: version === 1 ? GENESIS_PREV_HASH : prevHash,
+  });
 }
-const fullEv = (s: ControlSnapshot, tamper?: (j: Record<string, unknown>) => void) => {
-  const j = controlSnapshotToJson(s);
-  tamper?.(j);
-  return {
-    snapshot: {
-      version: String(s.version),
-      content_hash: s.contentHash,
-      snapshot_json: Buffer.from(JSON.stringify(j)),
-    },
-  };
-};
+const signed = (s: ControlSnapshot): ControlSnapshot => signSnapshot(s, SIGNER.privateKey);
+const fullEv = rogueFullEvent;
 
 t.test('invalid, tampered and stale snapshots are kept out; the last good one stays in force', async (t) => {
   const good = snap(5, { killSwitches: [{ scope: 'global', target: '', reason: 'INC' }] });
@@ -192,7 +179,7 @@ t.test('invalid, tampered and stale snapshots are kept out; the last good one st
     { snapshot: { version: '8', content_hash: 'x', snapshot_json: Buffer.from('{not json') } },
   ]);
   const file = join(tempDir(t), 'control-snapshot.json');
-  const { c, seen } = client(t, srv.address, file);
+  const { c, seen } = client(t, srv.address, file, KEYS);
   c.start();
   await waitFor(() => c.stats.invalid >= 4, 5_000, 'four refusals');
   t.same(seen.versions, [5], 'only the good snapshot was applied');
@@ -207,7 +194,7 @@ t.test('invalid, tampered and stale snapshots are kept out; the last good one st
 
 t.test('a delta that does not fit makes the client resync with a full snapshot', async (t) => {
   const v1 = snap(1);
-  const v2 = snap(2, { holds: [{ sku: 'H', reason: 'r' }] });
+  const v2 = snap(2, { holds: [{ sku: 'H', reason: 'r' }] }, v1.contentHash);
   const badDelta = { ...diffSnapshots(v1, v2), content_hash: 'sha256:wrong' };
   const srv = await rogue(t, (_req, n) =>
     n === 1
@@ -224,7 +211,7 @@ t.test('a delta that does not fit makes the client resync with a full snapshot',
         ]
       : [fullEv(v2)],
   );
-  const { c, seen } = client(t, srv.address, null);
+  const { c, seen } = client(t, srv.address, null, KEYS);
   c.start();
   await c.waitForVersion(2, 5_000);
   t.same(seen.versions, [1, 2]);
@@ -235,7 +222,7 @@ t.test('a delta that does not fit makes the client resync with a full snapshot',
 
 t.test('a refused token keeps the sidecar on its last good snapshot and says why', async (t) => {
   const w = await startControlWorld(t);
-  const { c, seen } = client(t, w.grpc, null, 'atp_wrong_token_00000000000000');
+  const { c, seen } = client(t, w.grpc, null, [w.snapshotKey], 'atp_wrong_token_00000000000000');
   c.start();
   await waitFor(() => c.stats.lastErrorCode !== null, 5_000, 'refusal');
   t.equal(c.stats.lastErrorCode, 'ATP_ERR_CONTROL_REFUSED');

@@ -35,6 +35,7 @@
  */
 
 import { createKafkaClient, type SocketFactory } from '@mercato/adapters/kafka/kafka-client';
+import type { KafkaSecurity } from '@mercato/adapters/kafka/kafka-security';
 import { AtpError } from '@mercato/platform/errors';
 import { settleWithin } from '@mercato/platform/lifecycle';
 import type { Logger } from '@mercato/platform/logger';
@@ -73,6 +74,8 @@ export const STOP_DRAIN_MS = 2_000;
 
 export interface KafkaEventSourceConfig {
   brokers: string[];
+  /** TLS / SASL to the brokers (--kafka-* flags); null = plaintext. */
+  security?: KafkaSecurity | null;
   clientId: string;
   groupId: string;
   topic: string;
@@ -127,6 +130,7 @@ export class KafkaEventSource implements EventSource {
       clientId: config.clientId,
       logger: config.logger,
       socketFactory: config.socketFactory,
+      security: config.security ?? null,
     });
   }
 
@@ -195,6 +199,26 @@ export class KafkaEventSource implements EventSource {
         INGEST_ERR.STOP_TIMED_OUT,
         `${this.abandonedSteps.join(', ')} did not finish within ${STOP_STEP_DEADLINE_MS} ms`,
       );
+    }
+  }
+
+  /**
+   * Leaves the group, resets its offsets to the earliest retained ones and
+   * joins again (the store epoch refill). The reset needs the group empty:
+   * with other members it fails, and this source rejoins where it was.
+   */
+  async rewindToStart(): Promise<void> {
+    if (!this.running) return;
+    const handler = this.handler;
+    const onStatus = this.onStatus;
+    await this.stop();
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      await admin.resetOffsets({ groupId: this.config.groupId, topic: this.config.topic, earliest: true });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+      await this.start(handler, onStatus);
     }
   }
 

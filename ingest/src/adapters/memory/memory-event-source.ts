@@ -82,6 +82,16 @@ export class MemoryEventSource implements EventSource {
     this.onStatus({ kind: 'stopped' });
   }
 
+  /** Leaves the group, moves its offsets to the log start, joins again (the store epoch refill). */
+  async rewindToStart(): Promise<void> {
+    const handler = this.handler;
+    if (handler === null || !this.running) return;
+    const onStatus = this.onStatus;
+    await this.stop();
+    this.config.log.resetToEarliest(this.config.groupId, this.config.topic);
+    await this.start(handler, onStatus);
+  }
+
   async highWatermarks(): Promise<Map<number, string>> {
     return this.config.log.highWatermarks(this.config.topic);
   }

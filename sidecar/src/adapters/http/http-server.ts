@@ -23,8 +23,11 @@ import {
 } from '@mercato/proto/v1/decision';
 import { asObject, ContractError, reqArray, reqId } from '@mercato/proto/v1/validate';
 import type { CheckContext, DecisionService, ReservationStore } from '../../decision/ports.js';
+import type { DecisionRing } from '../../decision-log/decision-ring.js';
 import { asAtpError, ERR } from '../../errors.js';
 import { parseRegionalRequest } from '../request-region.js';
+import { DECISIONS_PREFIX, decisionRoute } from './decision-routes.js';
+import { HOLD_TOKEN_HEADER, HoldTokens } from './hold-token.js';
 import { readBody } from './read-body.js';
 
 /** A browse page of 100 SKUs is ~5 KiB; 64 KiB leaves room without inviting abuse. */
@@ -62,17 +65,29 @@ export interface HttpEdgeOptions {
   filterSnapshot: () => unknown;
   /** Order-service callbacks (confirm / release holds); 404 when absent. */
   reservations?: ReservationStore;
+  /**
+   * Hold tokens: checkout answers carry one (HOLD_TOKEN_HEADER); release
+   * requires it, confirm verifies it when sent. Default: a key of this process.
+   */
+  holdTokens?: HoldTokens;
   clock?: () => number;
   /** Prometheus exposition for GET /metrics. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Recent decisions for GET /v1/decisions/... (decision-routes.ts); 404 when absent. */
+  decisions?: DecisionRing | null;
+  /** The drift report for GET /v1/drift (proto/v1/drift-report.ts wire JSON); 404 when absent. */
+  drift?: () => Record<string, unknown>;
   onError?: (e: AtpError) => void;
 }
 
 export class HttpEdge {
   private server: Server | null = null;
   port = 0;
+  private readonly holdTokens: HoldTokens;
 
-  constructor(private readonly opts: HttpEdgeOptions) {}
+  constructor(private readonly opts: HttpEdgeOptions) {
+    this.holdTokens = opts.holdTokens ?? HoldTokens.ephemeral();
+  }
 
   async start(): Promise<number> {
     const server = createServer(
@@ -121,10 +136,20 @@ export class HttpEdge {
         res.end(m.body);
         return;
       }
+      case '/v1/drift':
+        if (this.opts.drift === undefined)
+          return this.fail(res, new AtpError(ERR.NOT_FOUND, 'no drift monitor'));
+        return sendJson(res, 200, this.opts.drift());
       case '/v1/reservations/confirm':
       case '/v1/reservations/release':
         return this.reservation(req, res, path.endsWith('confirm'));
       default:
+        if (path.startsWith(DECISIONS_PREFIX) && this.opts.decisions)
+          return sendJson(
+            res,
+            200,
+            decisionRoute(this.opts.decisions, path, new URLSearchParams(q < 0 ? '' : url.slice(q + 1))),
+          );
         return this.fail(res, new AtpError(ERR.NOT_FOUND, `no route ${path}`));
     }
   }
@@ -141,16 +166,25 @@ export class HttpEdge {
       throw new AtpError(ERR.DEADLINE_EXCEEDED, 'decided after the deadline');
     }
     setDecisionHeaders(res, decision);
+    if (decision.channel === 'checkout' && decision.decision === 'allow') {
+      res.setHeader(HOLD_TOKEN_HEADER, this.holdTokens.sign(decision.decisionId));
+    }
     sendJson(res, 200, checkResponseToJson(decision));
   }
 
-  /** Body `{"decision_id": "...", "skus": ["..."]}`: the order confirms or releases the decision's holds. */
+  /**
+   * Body `{"decision_id": "...", "hold_token": "...", "skus": ["..."]}`: the
+   * order confirms or releases the decision's holds. A release without the
+   * decision's hold token is refused 403 naming `hold_token`; so is a confirm
+   * with a wrong one.
+   */
   private async reservation(req: IncomingMessage, res: ServerResponse, confirm: boolean): Promise<void> {
     const store = this.opts.reservations;
     if (store === undefined)
       return this.fail(res, new AtpError(ERR.NOT_FOUND, 'reservations are not served here'));
     const o = asObject(await readJson(req), '$');
     const decisionId = reqId(o, 'decision_id', '', 128);
+    this.checkHoldToken(o.hold_token, decisionId, !confirm);
     const skus = reqArray(o, 'skus', '', 1, MAX_CHECKOUT_ITEMS).map((v, i) =>
       reqId({ [`skus[${i}]`]: v }, `skus[${i}]`, ''),
     );
@@ -162,6 +196,15 @@ export class HttpEdge {
       decision_id: decisionId,
       [confirm ? 'confirmed' : 'released']: results.filter(Boolean).length,
     });
+  }
+
+  private checkHoldToken(token: unknown, decisionId: string, required: boolean): void {
+    const tokens = this.holdTokens;
+    if (token === undefined && !required) return;
+    if (typeof token !== 'string' || token.length > 64 || !tokens.verify(decisionId, token)) {
+      const problem = token === undefined ? 'is required to release a hold' : 'does not match decision_id';
+      throw new AtpError(ERR.HOLD_TOKEN_INVALID, `hold_token ${problem}`, 'hold_token');
+    }
   }
 
   private fail(res: ServerResponse, e: AtpError): void {

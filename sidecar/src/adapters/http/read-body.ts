@@ -27,8 +27,11 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     req.on('end', () => {
       if (!failed) resolve(Buffer.concat(chunks, size));
     });
-    req.on('error', (err) => {
-      if (!failed) reject(err);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (failed) return;
+      // The client aborted mid-body: its doing, counted apart from internal errors.
+      const aborted = req.destroyed || err.code === 'ECONNRESET' || err.message === 'aborted';
+      reject(aborted ? new AtpError(ERR.CLIENT_CLOSED, 'the client closed the request', '$') : err);
     });
   });
 }

@@ -16,7 +16,8 @@ import {
   utcDayKey,
 } from '../../decision/policies/reservation-policy.js';
 import type { ReservationStore, ReserveOutcome, ReserveRequest } from '../../decision/ports.js';
-import { CONFIRM_LUA, RELEASE_LUA, RESERVE_LUA, STOCK_MISSING } from './reservation-lua.js';
+import { HoldJournal, type JournaledHold } from './hold-journal.js';
+import { CONFIRM_LUA, REBUILD_LUA, RELEASE_LUA, RESERVE_LUA, STOCK_MISSING } from './reservation-lua.js';
 
 /** Hold keys outlive their longest hold by this much, then Redis drops them (idle SKUs leave nothing). */
 export const HOLD_KEY_GRACE_MS = 60_000;
@@ -31,13 +32,41 @@ type WithScripts = Redis & {
   atpReserve(...args: (string | number)[]): Promise<[number, number, number]>;
   atpConfirm(...args: (string | number)[]): Promise<string | null>;
   atpRelease(...args: (string | number)[]): Promise<number>;
+  atpRebuild(...args: (string | number)[]): Promise<number>;
 };
+
+/** What the store asks of the store-epoch guard (store-epoch-guard.ts). */
+export interface HoldGate {
+  /** False while Redis may have lost holds (new epoch not refilled, failover, reconnect). */
+  readonly open: boolean;
+  /** Something looked like a loss (a missing stock record): check the epoch now. */
+  suspect(): void;
+}
+
+export interface RedisReservationOptions {
+  /** Where granted holds are journaled for a rebuild after a loss (default: memory only). */
+  journal?: HoldJournal;
+  /**
+   * Hot-SKU holds wait until this many replicas acknowledged them (Redis
+   * WAIT), so a failover to one of them keeps the hold; 0 = no wait.
+   */
+  waitReplicas?: number;
+  /** WAIT's bound in ms (inside the engine's RESERVATION_TIMEOUT_MS). */
+  waitMs?: number;
+}
 
 export class RedisReservationStore implements ReservationStore {
   private readonly redis: WithScripts;
   private orders = new Map<string, number>();
   private ordersDay = '';
   private refresher: Periodic | null = null;
+  private gate: HoldGate | null = null;
+  /** `${sku}|${holdId}` of reserve calls awaiting their script, and those released meanwhile. */
+  private readonly inFlight = new Set<string>();
+  private readonly releasedInFlight = new Set<string>();
+  readonly journal: HoldJournal;
+  private readonly waitReplicas: number;
+  private readonly waitMs: number;
 
   constructor(
     redis: Redis,
@@ -45,13 +74,23 @@ export class RedisReservationStore implements ReservationStore {
     private readonly clock: () => number = Date.now,
     /** TTL of a SKU's hold keys in Redis (wall) ms; longer than any hold in business time. */
     private readonly keyTtlMs: number = HOLD_KEY_TTL_MS,
+    opts: RedisReservationOptions = {},
   ) {
     this.redis = redis as WithScripts;
+    this.journal = opts.journal ?? new HoldJournal();
+    this.waitReplicas = opts.waitReplicas ?? 0;
+    this.waitMs = opts.waitMs ?? 0;
     if (typeof this.redis.atpReserve !== 'function') {
       redis.defineCommand('atpReserve', { numberOfKeys: 4, lua: RESERVE_LUA });
       redis.defineCommand('atpConfirm', { numberOfKeys: 4, lua: CONFIRM_LUA });
       redis.defineCommand('atpRelease', { numberOfKeys: 4, lua: RELEASE_LUA });
+      redis.defineCommand('atpRebuild', { numberOfKeys: 4, lua: REBUILD_LUA });
     }
+  }
+
+  /** Holds are granted only while the gate is open (the wiring hands the store-epoch guard). */
+  useGate(gate: HoldGate): void {
+    this.gate = gate;
   }
 
   /** Reads today's order counts once (a failure leaves them at 0), then every `refreshMs`. Idempotent. */
@@ -71,6 +110,7 @@ export class RedisReservationStore implements ReservationStore {
     const refresher = this.refresher;
     this.refresher = null;
     await refresher?.stop();
+    this.journal.close();
   }
 
   /**
@@ -78,17 +118,70 @@ export class RedisReservationStore implements ReservationStore {
    * A missing record is refused with `refusal: 'stock-missing'`.
    */
   async reserve(req: ReserveRequest): Promise<ReserveOutcome> {
-    const [granted, promised, available] = await this.redis.atpReserve(
-      ...this.keys(req.sku),
-      req.nodeId,
-      req.qty,
-      req.holdId,
-      req.nowMs,
-      req.ttlMs,
-      this.keyTtlMs,
+    if (this.gate !== null && !this.gate.open) {
+      return { ok: false, promised: 0, available: -1, refusal: 'store-not-ready' };
+    }
+    let answer: [number, number, number];
+    const key = `${req.sku}|${req.holdId}`;
+    this.inFlight.add(key);
+    let releasedMeanwhile = false;
+    try {
+      answer = await this.redis.atpReserve(
+        ...this.keys(req.sku),
+        req.nodeId,
+        req.qty,
+        req.holdId,
+        req.nowMs,
+        req.ttlMs,
+        this.keyTtlMs,
+      );
+    } catch (err) {
+      // A dropped connection may be a failover to a server without our holds: with an armed
+      // epoch that is a refusal (no wide-margin promise), and the epoch is checked at once.
+      if (this.gate === null || !isConnectionLoss(err)) throw err;
+      this.gate.suspect();
+      if (!this.gate.open) return { ok: false, promised: 0, available: -1, refusal: 'store-not-ready' };
+      throw err;
+    } finally {
+      this.inFlight.delete(key);
+      // Released while the script ran (the engine gave up waiting): the hold is gone, not journaled.
+      releasedMeanwhile = this.releasedInFlight.delete(key);
+    }
+    const [granted, promised, available] = answer;
+    if (granted === STOCK_MISSING) {
+      this.gate?.suspect();
+      return { ok: false, promised, available: -1, refusal: 'stock-missing' };
+    }
+    if (granted !== 1) return { ok: false, promised, available };
+    if (available >= 0 && !releasedMeanwhile) {
+      // available -1: the hold existed already (a repeated call), journaled then.
+      this.journal.hold({
+        sku: req.sku,
+        nodeId: req.nodeId,
+        qty: req.qty,
+        holdId: req.holdId,
+        expiresAtMs: req.nowMs + req.ttlMs,
+      });
+    }
+    if (req.hot === true && this.waitReplicas > 0) {
+      // A WAIT that times out on the client side counts as not acknowledged.
+      const acked = Number(await this.redis.wait(this.waitReplicas, this.waitMs).catch(() => 0));
+      if (acked < this.waitReplicas) {
+        // Not on enough replicas: a failover now would lose it. Refused, like a store not ready.
+        await this.release(req.sku, req.holdId).catch(() => undefined);
+        return { ok: false, promised: promised - req.qty, available: -1, refusal: 'store-not-ready' };
+      }
+    }
+    return { ok: true, promised, available };
+  }
+
+  /** Writes journaled holds back (after a loss); holds already present are left as they are. */
+  async rebuild(holds: readonly JournaledHold[]): Promise<void> {
+    await Promise.all(
+      holds.map((h) =>
+        this.redis.atpRebuild(...this.keys(h.sku), h.nodeId, h.qty, h.holdId, h.expiresAtMs, this.keyTtlMs),
+      ),
     );
-    if (granted === STOCK_MISSING) return { ok: false, promised, available: -1, refusal: 'stock-missing' };
-    return { ok: granted === 1, promised, available };
   }
 
   async confirm(sku: string, holdId: string, nowMs: number): Promise<boolean> {
@@ -100,6 +193,7 @@ export class RedisReservationStore implements ReservationStore {
       this.keyTtlMs,
     );
     if (node === null) return false;
+    this.journal.confirm(sku, holdId, nowMs + CONFIRMED_HOLD_TTL_MS);
     const day = utcDayKey(nowMs);
     const key = ordersKey(this.region, day);
     const count = await this.redis.hincrby(key, node, 1);
@@ -113,6 +207,9 @@ export class RedisReservationStore implements ReservationStore {
   }
 
   async release(sku: string, holdId: string): Promise<boolean> {
+    const key = `${sku}|${holdId}`;
+    if (this.inFlight.has(key)) this.releasedInFlight.add(key);
+    this.journal.release(sku, holdId);
     return (await this.redis.atpRelease(...this.keys(sku), holdId)) === 1;
   }
 
@@ -138,4 +235,10 @@ export class RedisReservationStore implements ReservationStore {
     const r = this.region;
     return [skuKey(r, sku), holdsKey(r, sku), holdInfoKey(r, sku), promisedKey(r, sku)];
   }
+}
+
+/** ioredis' errors when the connection is gone (not a command timeout: the server may just be slow). */
+function isConnectionLoss(err: unknown): boolean {
+  const m = err instanceof Error ? err.message : '';
+  return /Connection is closed|Stream isn't writeable|ECONNRESET|ECONNREFUSED|EPIPE/.test(m);
 }

@@ -81,3 +81,19 @@ return string.sub(info, 1, string.find(info, '|', 1, true) - 1)
 export const RELEASE_LUA = `${SWEEP}
 return drop(ARGV[1])
 `;
+
+/**
+ * ARGV: node, qty, holdId, expiresAtMs, keyTtlMs. Writes back a hold from
+ * the hold journal after Redis lost it (store-epoch-guard.ts), without a
+ * stock check: the hold was granted against the stock of the lost epoch and
+ * still counts. Returns 1 when written, 0 when the hold is already there.
+ */
+export const REBUILD_LUA = `${SWEEP}
+local node, qty, hold = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+if redis.call('HEXISTS', KEYS[3], hold) == 1 then return 0 end
+redis.call('HINCRBY', KEYS[4], node, qty)
+redis.call('HSET', KEYS[3], hold, node .. '|' .. qty)
+redis.call('ZADD', KEYS[2], tonumber(ARGV[4]), hold)
+touch(tonumber(ARGV[5]))
+return 1
+`;

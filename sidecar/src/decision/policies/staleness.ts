@@ -15,6 +15,12 @@ export const STALE_NODE_MARGINS = 1;
 export const UNKNOWN_NODE_MARGINS = 2;
 /** A stale cached copy (the store could not answer) adds one margin on top of the node's. */
 export const STALE_CACHE_MARGINS = 1;
+/**
+ * While a drift alarm is in force for the model (DESIGN §6 "features drift"),
+ * every candidate's threshold carries one more margin, beside its staleness
+ * margins, until a retrained model is promoted; answers say `degraded: drift`.
+ */
+export const DRIFT_MARGINS = 1;
 const MS_PER_HOUR = 3_600_000;
 
 /** Threshold margins of one candidate: its node's health plus the feature read's staleness. */

@@ -84,6 +84,7 @@ async function holdItem(
           atpHint: sellable,
           nowMs,
           ttlMs: SOFT_HOLD_TTL_MS,
+          hot,
         }),
         RESERVATION_TIMEOUT_MS,
       );
@@ -99,7 +100,7 @@ async function holdItem(
       deps.observer?.reservation('held');
       return settled(o, i > 0 ? promoteOption(decision, i, option) : decision, 'held');
     }
-    // The store lost its state: refused like any refusal, and the answer says so.
+    // The store lost its state (or may have): refused like any refusal, and the answer says so.
     if ('refusal' in outcome) degraded.add('redis');
     deps.observer?.reservation('refused');
     i++;

@@ -1,0 +1,94 @@
+/**
+ * The ingester's half of the store epoch (DESIGN.md §6 "Redis lost its
+ * state"). Every EPOCH_WATCH_INTERVAL_MS it asks whether the feature store
+ * lost its state (no epoch, or another server's replication id). On a loss
+ * it starts a new epoch (`refilling`: sidecars grant no hold), notes the log
+ * end of every partition, rewinds the consumer group to the earliest retained
+ * records and lets the sequenced apply write the SKUs again; once the group
+ * has committed up to the noted ends it marks the epoch `ready`.
+ *
+ * The refill is as complete as the topic's retention: stock history older
+ * than the earliest retained record is not replayed (decisions.md).
+ */
+import type { Logger } from '@mercato/platform/logger';
+import { Periodic } from '@mercato/platform/periodic';
+import type { EventSource, StoreEpochs } from './ports.js';
+
+export const EPOCH_WATCH_INTERVAL_MS = 500;
+
+interface Refill {
+  id: string;
+  /** Partition -> log end when the refill began: replayed once committed up to it. */
+  targets: Map<number, string>;
+}
+
+export interface StoreEpochKeeperDeps {
+  epochs: StoreEpochs;
+  source: EventSource;
+  log: Logger;
+  clock: () => number;
+}
+
+export class StoreEpochKeeper {
+  private refill: Refill | null = null;
+  private periodic: Periodic | null = null;
+  /** Epochs begun (a metric-like count for tests and logs). */
+  epochsBegun = 0;
+
+  constructor(private readonly deps: StoreEpochKeeperDeps) {}
+
+  /** True while a refill runs (its epoch is not ready). */
+  get refilling(): boolean {
+    return this.refill !== null;
+  }
+
+  /** Call once the source runs: a store without an epoch gets one now (and is replayed). */
+  async start(intervalMs = EPOCH_WATCH_INTERVAL_MS): Promise<void> {
+    if (this.periodic !== null) return;
+    this.periodic = new Periodic({
+      name: 'store-epoch',
+      intervalMs,
+      run: () => this.tick(),
+      onError: (err) => this.deps.log.warn({ err: (err as Error).message }, 'store epoch watch failed'),
+    });
+    await this.tick().catch((err) =>
+      this.deps.log.warn({ err: (err as Error).message }, 'store epoch watch failed'),
+    );
+    await this.periodic.start();
+  }
+
+  async stop(): Promise<void> {
+    const p = this.periodic;
+    this.periodic = null;
+    await p?.stop();
+  }
+
+  async tick(): Promise<void> {
+    const { epochs, source, log } = this.deps;
+    if (await epochs.lost()) {
+      // A loss during a refill starts over: what was replayed may be gone too.
+      const id = await epochs.begin(this.deps.clock());
+      this.epochsBegun++;
+      const targets = await source.highWatermarks();
+      log.warn({ epoch: id }, 'feature store lost its state: new epoch, replaying the log');
+      if ((await source.committedOffsets()).size === 0) {
+        // A group that never committed reads the log from its start anyway: nothing to rewind.
+      } else if (source.rewindToStart === undefined) {
+        log.error({ epoch: id }, 'this event source cannot replay: the epoch stays refilling');
+      } else {
+        await source.rewindToStart();
+      }
+      this.refill = { id, targets };
+    }
+    const refill = this.refill;
+    if (refill === null) return;
+    const committed = await source.committedOffsets();
+    for (const [partition, end] of refill.targets) {
+      if (BigInt(end) === 0n) continue;
+      const at = committed.get(partition);
+      if (at === undefined || BigInt(at) < BigInt(end)) return;
+    }
+    this.refill = null;
+    if (await epochs.ready(refill.id)) log.info({ epoch: refill.id }, 'feature store refilled: epoch ready');
+  }
+}
