@@ -37,11 +37,17 @@ import { buildWasmFilter, OUT_PATH as FILTER_WASM_PATH } from '../wasm-filter/sc
 import { chooseExamples, type DemoExample, type DemoExamples } from './demo-examples.js';
 import { startDemoUpstream } from './demo-upstream.js';
 import { memoryLogEventHistory, memoryNodeSetPublisher } from './embedded-node-sets.js';
+import { type LocalControlPlane, localControlLink, startLocalControlPlane } from './local-control-plane.js';
+import { serveMetrics } from './metrics-endpoint.js';
 
 // The fixed demo warehouse stays importable for the control-plane e2e tests' tiny world.
 export { DEMO_IN_STOCK_SKU, DEMO_NODE, DEMO_SOLD_OUT_SKU, DEMO_ZONE } from './demo-warehouse.js';
 
 export const DEFAULT_PORTS = { dataPlane: 8080, upstream: 8081, sidecarHttp: 8090, sidecarGrpc: 8091 };
+/** The embedded control plane: admin API and console, watch stream. */
+export const DEFAULT_CONTROL_PORTS = { http: 7070, grpc: 7071 };
+/** Recent decisions the sidecar keeps for the console's decision explorer. */
+export const RECENT_DECISIONS = 4_096;
 export const REGION = 'eu-west';
 /** The committed model bundles; CURRENT names the default one. */
 export const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'models');
@@ -54,6 +60,8 @@ export const BATCH_EVERY_MS = 5 * 60_000;
 /** How long the ingester may take to apply the warm-up before start gives up. */
 export const INGEST_CATCH_UP_TIMEOUT_MS = 120_000;
 const INGEST_POLL_MS = 50;
+/** How long the sidecar may take to download, verify and warm the promoted bundle. */
+const MODEL_FOLLOW_TIMEOUT_MS = 60_000;
 /** Records per produce call during the warm-up. */
 const PRODUCE_CHUNK_RECORDS = 2_000;
 /** The pacer sleeps at most this long at a time, so stop() is prompt. */
@@ -76,7 +84,10 @@ export const FILTER_CONFIG = {
 
 export interface LocalMeshOptions {
   ports?: Partial<typeof DEFAULT_PORTS>;
+  controlPorts?: Partial<typeof DEFAULT_CONTROL_PORTS>;
   seed?: number;
+  /** Simulated history applied at start (default WARMUP_MS; tests use less to start sooner). */
+  warmupMs?: number;
   /** A bundle folder or a models root with CURRENT (default MODELS_DIR). */
   modelsDir?: string;
   log?: (line: string) => void;
@@ -89,6 +100,10 @@ export interface LocalMesh {
   dataPlane: LocalDataPlane;
   ingest: EmbeddedIngest;
   eventLog: MemoryEventLog;
+  /** The embedded control plane the sidecar follows; it serves the operator console. */
+  control: LocalControlPlane;
+  /** The last allowed warm-up checkout (the decision explorer can show it); null when none was allowed. */
+  warmupDecisionId: string | null;
   /** The version of the bundle models/CURRENT names (null: refused, rules answer flagged `model`). */
   expectedModelVersion: string | null;
   /** The version the sidecar answers with. */
@@ -114,7 +129,8 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     },
   );
 
-  const startMs = Date.now() - WARMUP_MS;
+  const warmupMs = opts.warmupMs ?? WARMUP_MS;
+  const startMs = Date.now() - warmupMs;
   const sim = createSimulator({ seed: opts.seed ?? 1, startTimeMs: startMs });
   const topic = mutationsTopic(REGION);
   const eventLog = new MemoryEventLog();
@@ -149,7 +165,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
   try {
     await waitForCatchUp(eventLog, topic, ingest.config.groupId);
     log(
-      `simulator warm-up: ${producer.produced} events over ${WARMUP_MS / 60_000} simulated minutes, applied by the ingester`,
+      `simulator warm-up: ${producer.produced} events over ${warmupMs / 60_000} simulated minutes, applied by the ingester`,
     );
 
     const runFeatures = async (nowMs: number) => {
@@ -195,6 +211,13 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       },
     });
 
+    const control = await startLocalControlPlane({
+      httpPort: opts.controlPorts?.http ?? DEFAULT_CONTROL_PORTS.http,
+      grpcPort: opts.controlPorts?.grpc ?? DEFAULT_CONTROL_PORTS.grpc,
+      modelsDir,
+      log,
+    });
+    parts.push(control);
     const sidecar = createSidecar({
       region: REGION,
       host: '127.0.0.1',
@@ -203,10 +226,22 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       features,
       directory,
       streamHealth: ingestState,
-      modelDir: modelsDir,
+      // No modelDir: the bundle comes from the control plane (pushed, signed and promoted at its start),
+      // downloaded and verified like in production.
+      recentDecisions: RECENT_DECISIONS,
+      controlLink: localControlLink(control, REGION),
     });
     parts.push(sidecar);
     const started = await sidecar.start();
+    const ingestMetrics = await serveMetrics(ingest.metrics.registry);
+    parts.push(ingestMetrics);
+    control.cp.console.scraper.add({
+      region: REGION,
+      kind: 'sidecar',
+      url: `http://127.0.0.1:${started.httpPort}`,
+    });
+    control.cp.console.scraper.add({ region: REGION, kind: 'ingest', url: ingestMetrics.url });
+    if (expectedModelVersion !== null) await waitForModel(sidecar, expectedModelVersion);
     const modelVersion = sidecar.engine.modelVersion;
     if (expectedModelVersion !== null && modelVersion !== expectedModelVersion) {
       log(`the sidecar did not activate ${expectedModelVersion}; rules answer, flagged degraded: model`);
@@ -229,7 +264,7 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
     parts.push(dataPlane);
     const dp = await dataPlane.start();
     const modelActive = expectedModelVersion !== null && modelVersion === expectedModelVersion;
-    await warmUpPath(dp.port, started.httpPort, examples.inStock, modelActive, log);
+    const warmupDecisionId = await warmUpPath(dp.port, started.httpPort, examples.inStock, modelActive, log);
 
     return {
       ports: {
@@ -243,6 +278,8 @@ export async function startLocalMesh(opts: LocalMeshOptions = {}): Promise<Local
       dataPlane,
       ingest,
       eventLog,
+      control,
+      warmupDecisionId,
       expectedModelVersion,
       get modelVersion() {
         return sidecar.engine.modelVersion;
@@ -304,6 +341,12 @@ class RecordPump {
   }
 }
 
+/** Waits (at most MODEL_FOLLOW_TIMEOUT_MS) until the sidecar serves `version`, followed from the control plane. */
+async function waitForModel(sidecar: Sidecar, version: string): Promise<void> {
+  const deadline = Date.now() + MODEL_FOLLOW_TIMEOUT_MS;
+  while (sidecar.engine.modelVersion !== version && Date.now() < deadline) await sleep(INGEST_POLL_MS);
+}
+
 /** Resolves once the ingest group has committed every record of the topic. */
 async function waitForCatchUp(log: MemoryEventLog, topic: string, groupId: string): Promise<void> {
   const deadline = Date.now() + INGEST_CATCH_UP_TIMEOUT_MS;
@@ -336,11 +379,12 @@ async function warmUpPath(
   ex: DemoExample,
   modelActive: boolean,
   log: (line: string) => void,
-): Promise<void> {
+): Promise<string | null> {
   const body = JSON.stringify({ buyer_zone: ex.zone, items: [{ sku: ex.sku, qty: ex.qty }] });
   const deadline = Date.now() + WARMUP_TIMEOUT_MS;
   let inARow = 0;
   let last = 'no answer';
+  let lastAllowed: string | null = null;
   for (let i = 0; Date.now() < deadline; i++) {
     const res = await fetch(`http://127.0.0.1:${dataPlanePort}/checkout`, {
       method: 'POST',
@@ -354,6 +398,7 @@ async function warmUpPath(
     last = `HTTP ${res?.status ?? 'none'}, degraded ${answer?.atp_degraded ?? 'none'}`;
     const id = answer?.atp_decision_id;
     if (res?.status === 201 && typeof id === 'string') {
+      lastAllowed = id;
       await fetch(`http://127.0.0.1:${sidecarPort}/v1/reservations/release`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -364,7 +409,7 @@ async function warmUpPath(
       inARow = clean ? inARow + 1 : 0;
       if (inARow >= WARMUP_ALLOWS_IN_A_ROW) {
         log(`warm-up: ${i + 1} checkouts through the path, the last ${inARow} allowed without degradation`);
-        return;
+        return lastAllowed;
       }
     } else {
       inARow = 0;
@@ -375,4 +420,5 @@ async function warmUpPath(
   log(
     `warm-up: the path did not allow ${ex.sku} ${WARMUP_ALLOWS_IN_A_ROW} times in a row without degradation within ${WARMUP_TIMEOUT_MS} ms (last: ${last}); starting anyway`,
   );
+  return lastAllowed;
 }

@@ -4,11 +4,12 @@
  * its expected outcome; stops cleanly on Ctrl-C (SIGINT) or SIGTERM.
  *
  *   npm start [-- --port N --upstream-port N --sidecar-http-port N --sidecar-grpc-port N
- *                 --seed N --models DIR]
+ *                 --control-port N --control-grpc-port N --seed N --models DIR]
  *
  * Ports default to ATP_PORT (data plane, 8080), ATP_UPSTREAM_PORT (8081),
- * ATP_SIDECAR_HTTP_PORT (8090), ATP_SIDECAR_GRPC_PORT (8091); 0 = any free
- * port. Exit codes: 0 stopped cleanly, 1 failed to start, 2 bad flags,
+ * ATP_SIDECAR_HTTP_PORT (8090), ATP_SIDECAR_GRPC_PORT (8091), ATP_CONTROL_PORT
+ * (7070: the control plane's admin API and the operator console),
+ * ATP_CONTROL_GRPC_PORT (7071: its watch stream); 0 = any free port. Exit codes: 0 stopped cleanly, 1 failed to start, 2 bad flags,
  * 3 stop timed out.
  */
 import { existsSync, statSync } from 'node:fs';
@@ -25,7 +26,13 @@ import {
 } from '../platform/src/flags.js';
 import { settleWithin, waitForStopSignal } from '../platform/src/lifecycle.js';
 import { runMain } from '../platform/src/run-main.js';
-import { DEFAULT_PORTS, type LocalMesh, MODELS_DIR, startLocalMesh } from './local-mesh.js';
+import {
+  DEFAULT_CONTROL_PORTS,
+  DEFAULT_PORTS,
+  type LocalMesh,
+  MODELS_DIR,
+  startLocalMesh,
+} from './local-mesh.js';
 import { formatTryIt } from './try-it.js';
 
 /** stop() of every part together gets this long before the process gives up on it. */
@@ -37,6 +44,8 @@ interface StartFlags {
   upstreamPort?: string;
   sidecarHttpPort?: string;
   sidecarGrpcPort?: string;
+  controlPort?: string;
+  controlGrpcPort?: string;
   seed?: string;
   models?: string;
 }
@@ -65,6 +74,15 @@ async function start(flags: StartFlags): Promise<number> {
       DEFAULT_PORTS.sidecarGrpc,
     ),
   };
+  const controlPorts = {
+    http: port(flags.controlPort, '--control-port', 'ATP_CONTROL_PORT', DEFAULT_CONTROL_PORTS.http),
+    grpc: port(
+      flags.controlGrpcPort,
+      '--control-grpc-port',
+      'ATP_CONTROL_GRPC_PORT',
+      DEFAULT_CONTROL_PORTS.grpc,
+    ),
+  };
   const seed = intFlag(flags.seed, '--seed', { min: 0, max: MAX_SEED }, 1);
   const models = flags.models ?? MODELS_DIR;
   if (!existsSync(models) || !statSync(models).isDirectory()) {
@@ -73,7 +91,7 @@ async function start(flags: StartFlags): Promise<number> {
   const log = (line: string) => console.log(`[mesh] ${line}`);
   let mesh: LocalMesh;
   try {
-    mesh = await startLocalMesh({ ports, seed, modelsDir: models, log });
+    mesh = await startLocalMesh({ ports, controlPorts, seed, modelsDir: models, log });
   } catch (err) {
     const message = (err as Error).message;
     const hint = /EADDRINUSE/.test(message)
@@ -100,6 +118,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--upstream-port <port>', 'demo checkout upstream port (default $ATP_UPSTREAM_PORT or 8081)')
     .option('--sidecar-http-port <port>', 'sidecar HTTP port (default $ATP_SIDECAR_HTTP_PORT or 8090)')
     .option('--sidecar-grpc-port <port>', 'sidecar gRPC port (default $ATP_SIDECAR_GRPC_PORT or 8091)')
+    .option(
+      '--control-port <port>',
+      'control plane admin API and operator console port (default $ATP_CONTROL_PORT or 7070)',
+    )
+    .option(
+      '--control-grpc-port <port>',
+      'control plane watch stream port (default $ATP_CONTROL_GRPC_PORT or 7071)',
+    )
     .option('--seed <n>', 'seed of the simulated world (default 1)')
     .option('--models <dir>', 'models root with CURRENT, or a bundle folder (default models/)');
   onAction(program, (flags: StartFlags) => start(flags));

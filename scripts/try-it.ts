@@ -78,6 +78,20 @@ export function formatTryIt(mesh: LocalMesh): string {
     }),
   );
 
+  const c = mesh.control;
+  step(
+    'The operator console signs you in with a token: this one is the viewer (sees everything, pulls nothing).',
+    'HTTP 200, console whoami local-viewer viewer',
+    consoleCurl(c.url, c.tokens.viewer, '/console/api/whoami'),
+  );
+  if (mesh.warmupDecisionId !== null) {
+    step(
+      "The decision explorer's lookup (the console's Decisions page): the last warm-up checkout, with its candidates, scores, thresholds and reasons.",
+      `HTTP 200, console decision ${mesh.warmupDecisionId} allow`,
+      consoleCurl(c.url, c.tokens.viewer, `/console/api/decisions/${mesh.warmupDecisionId}`),
+    );
+  }
+
   return [
     '',
     'mercato-atp local mesh is up (embedded defaults: in-memory event log, feature store and node sets; simulated world)',
@@ -87,12 +101,23 @@ export function formatTryIt(mesh: LocalMesh): string {
     `  model                                      ${mesh.modelVersion}${model !== null && mesh.modelVersion === model ? ' (models/CURRENT, checksum and feature schema verified)' : ' (no valid bundle: the rule scorer answers, flagged degraded: model)'}`,
     `  events                                     simulator -> ${mesh.ingest.config.topic} -> ingest -> feature store (${mesh.eventsProduced} so far)`,
     `  node sets (batch jobs)                     directory ${dir.directoryVersion}, features ${dir.batchVersion}`,
+    `  control plane (SQLite, loopback)           ${c.url} / watch ${c.grpcAddress}; the sidecar follows it`,
+    '',
+    `Operator console: ${c.url}/console`,
+    '  Sign in with one of these tokens (made for this run; they end with it):',
+    `    admin     ${c.tokens.admin}`,
+    `    operator  ${c.tokens.operator}`,
+    `    viewer    ${c.tokens.viewer}`,
     '',
     'Try it (outcomes as the sidecar gave them at start; the simulated world keeps moving):',
     '',
     ...steps.flatMap((lines) => [...lines, '']),
     READY_LINE,
   ].join('\n');
+}
+
+function consoleCurl(url: string, token: string, path: string): string {
+  return `curl -s -i -H 'authorization: Bearer ${token}' ${url}${path}`;
 }
 
 function dataPlaneCurl(port: number, e: DemoExample): string {

@@ -21,6 +21,7 @@ import { AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL_PER_S } from './auth/auth-failu
 import { isRole, type Role } from './auth/roles.js';
 import { MAX_TOKEN_LENGTH } from './auth/tokens.js';
 import { MAX_TOKEN_TTL_S, MIN_TOKEN_TTL_S } from './changes/token-commands.js';
+import { parseScrapeTarget, type ScrapeTarget } from './console/metrics-scraper.js';
 import { ERR } from './errors.js';
 import { parseStoreUrl, type StoreConfig } from './store/create-control-store.js';
 import { SQLITE_MEMORY } from './store/sqlite-database.js';
@@ -76,6 +77,8 @@ export interface ControlPlaneConfig {
   regions: RegionEntry[] | null;
   /** Where `regions` came from (the audit record's reason). */
   regionsSource: string | null;
+  /** Targets whose /metrics feed the operator console's overview (`--scrape region:kind:url`). */
+  scrape: ScrapeTarget[];
   watchHeartbeatMs: number;
   watchPollMs: number;
   /** ed25519 private key (PKCS#8 PEM file) that signs snapshots; null = the state dir's (generated once). */
@@ -141,6 +144,7 @@ export function validateControlPlaneConfig(raw: unknown): ControlPlaneConfig {
       bootstrapTokens: tokens(o),
       regions: regions(o),
       regionsSource: str(o, 'regionsSource') ?? null,
+      scrape: strList(o, 'scrape').map((raw) => parseScrapeTarget(raw)),
       watchHeartbeatMs: ms(o, 'watchHeartbeatMs', 100, 600_000) ?? WATCH_HEARTBEAT_MS,
       watchPollMs: ms(o, 'watchPollMs', 10, 60_000) ?? WATCH_POLL_MS,
       signingKeyPath,

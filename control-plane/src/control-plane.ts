@@ -26,6 +26,7 @@ import { AuthFailureLimiter } from './auth/auth-failure-limiter.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ChangeService } from './changes/change-service.js';
 import { type ControlPlaneConfig, validateControlPlaneConfig } from './config.js';
+import { type ConsoleFeed, createConsoleFeed } from './console/console-feed.js';
 import { controlErrorOf, ERR } from './errors.js';
 import { ControlMetrics } from './metrics.js';
 import { loadSnapshotSigner, type SnapshotSigner } from './snapshot/snapshot-signer.js';
@@ -52,6 +53,8 @@ export interface ControlPlane {
   readonly refusals: RefusalAudit;
   readonly retention: AuditRetention;
   readonly trustedKeys: readonly KeyObject[];
+  /** The operator console's scraper and overview streams (config.scrape; `npm start` adds its sidecar). */
+  readonly console: ConsoleFeed;
   /** The snapshot signing key once started (its public half is what sidecars trust). */
   readonly signer: SnapshotSigner;
   /** Admin API base URL once started (https:// with a certificate). */
@@ -168,7 +171,12 @@ export function createControlPlane(config: ControlPlaneConfig, deps: ControlPlan
     clock,
   });
   let ready = false;
+  const consoleFeed = createConsoleFeed(config.scrape, {
+    onError: (t, err) =>
+      logger.debug({ event: 'scrape_failed', target: t.url, err: err.message }, 'scrape failed'),
+  });
   const http = new AdminHttpServer({
+    console: consoleFeed,
     changes,
     reads,
     authenticator,
@@ -192,6 +200,7 @@ export function createControlPlane(config: ControlPlaneConfig, deps: ControlPlan
     refusals,
     retention,
     trustedKeys,
+    console: consoleFeed,
     get signer() {
       if (signer === null) throw new Error('the control plane is not started');
       return signer;
@@ -255,6 +264,7 @@ export function createControlPlane(config: ControlPlaneConfig, deps: ControlPlan
       await retention.start();
       const grpcPort = await ws.start(grpcServerCredentials(tls));
       const httpPort = await http.start(tls === null ? null : { cert: tls.cert, key: tls.key });
+      await consoleFeed.start();
       ready = true;
       logger.info(
         {
@@ -272,6 +282,7 @@ export function createControlPlane(config: ControlPlaneConfig, deps: ControlPlan
     },
     async stop() {
       ready = false;
+      await consoleFeed.stop();
       await http.stop();
       await ws.stop();
       await hub.stop();

@@ -8,7 +8,8 @@
  *     [--trusted-key <public.pem|dir>]... [--bootstrap-tokens <file.json>] [--log-level info] \
  *     [--signing-key <private.pem>] [--state-dir <dir>] \
  *     [--tls-cert <cert.pem> --tls-key <key.pem> [--tls-client-ca <ca.pem>] | --insecure-plaintext] \
- *     [--max-streams-per-token 4] [--audit-retention-days 400] [--audit-max-rows 5000000]
+ *     [--max-streams-per-token 4] [--audit-retention-days 400] [--audit-max-rows 5000000] \
+ *     [--scrape <region:kind:url>]...
  *
  *   atp-control-plane token create --db ... --name alice --role admin [--ttl 90d (default)] [--sidecar-id <id>]
  *
@@ -81,6 +82,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   maxStreamsPerToken: '--max-streams-per-token',
   auditRetentionDays: '--audit-retention-days',
   auditMaxRows: '--audit-max-rows',
+  scrape: '--scrape',
 };
 
 export interface ServeFlags {
@@ -101,6 +103,7 @@ export interface ServeFlags {
   maxStreamsPerToken?: string;
   auditRetentionDays?: string;
   auditMaxRows?: string;
+  scrape?: string[];
 }
 
 export interface TokenCreateFlags {
@@ -160,9 +163,12 @@ export function controlPlaneProgram(): Command {
       'open watch streams per token, unless the token has its own cap (default 4)',
     )
     .option('--audit-retention-days <n>', 'audit entries older than this are deleted (default 400)')
+    .option('--audit-max-rows <n>', 'beyond this many audit entries the oldest are deleted (default 5000000)')
     .option(
-      '--audit-max-rows <n>',
-      'beyond this many audit entries the oldest are deleted (default 5000000)',
+      '--scrape <region:kind:url>',
+      'a target whose /metrics feed the console overview, kind sidecar|ingest|evaluation|other (e.g. eu-west:sidecar:http://10.0.0.5:8090); repeatable',
+      collect,
+      [],
     );
   onAction(serve, (flags: ServeFlags) => runServe(flags));
   const token = program.command('token').description('tokens, straight in the store (first admin)');
@@ -209,6 +215,7 @@ export function serveConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = process.
       maxStreamsPerToken: flags.maxStreamsPerToken,
       auditRetentionDays: flags.auditRetentionDays,
       auditMaxRows: flags.auditMaxRows,
+      scrape: flags.scrape ?? [],
     });
   } catch (err) {
     throw asFlagError(err);

@@ -1,7 +1,7 @@
 /**
  * Acceptance (issue 19): an operator signs in to the console, sees the
- * running sidecar in its region on the latest snapshot (table and live
- * chart), sets a region kill switch from the Levers page (reason, then
+ * running sidecar in its region on the latest snapshot, reaches every
+ * control by keyboard, sets a region kill switch from the Levers page (reason, then
  * confirmation), and the sidecar following the control plane answers
  * accordingly within 2 s of the confirmation: a checkout of a sold-out SKU,
  * refused (409 through the compiled Wasm filter) before, passes. Clearing
@@ -20,6 +20,7 @@ import {
   stateDirIn,
 } from '../control-plane/helpers/mesh-world.js';
 import {
+  controlsTabMisses,
   openBrowser,
   pullLever,
   screenshot,
@@ -61,14 +62,14 @@ t.test(
       /^sc-console \(token viewer-1\)1/,
       'the sidecar in its region, sent snapshot version 1',
     );
-    await waitForText(page, '[data-testid=chart-last]', /sidecars 1, current 1, version 1/, 10_000);
-    t.pass('the live chart reads 1 sidecar, 1 current, snapshot 1');
+    t.same(await controlsTabMisses(page), [], 'overview: Tab reaches every control');
     await screenshot(page, 'operator-overview');
 
     // Levers: set the region kill switch. Confirmation is required before anything is sent.
     await page.click('nav button:text-is("Levers")');
     await page.waitForSelector('#lever-kill');
     t.same(await unlabelledControls(page), [], 'levers: every control labelled');
+    t.same(await controlsTabMisses(page), [], 'levers: Tab reaches every control an operator may use');
     t.notOk(await page.isDisabled('#lever-kill button[type=submit]'), 'operator may pull the kill switch');
     await page.selectOption('#kill-op', 'set');
     await page.selectOption('#kill-scope', 'region');

@@ -10,6 +10,7 @@
 import t from 'tap';
 import { CONSOLE_CSP } from '../../control-plane/src/console/console-routes.js';
 import {
+  controlsTabMisses,
   openBrowser,
   screenshot,
   signIn,
@@ -40,13 +41,20 @@ t.test('a viewer sees everything and can pull nothing', async (t) => {
   t.match(await page.textContent('[data-testid=who]'), /viewer-1 \(viewer\)/);
   await page.waitForSelector('[data-testid=snapshot-version]');
   t.equal(await page.textContent('[data-testid=snapshot-version]'), '1', 'overview shows the snapshot');
-  await page.waitForSelector('.chart canvas');
+  await page.waitForSelector('#chart-range');
   t.same(await unlabelledControls(page), [], 'overview: every control labelled');
   await screenshot(page, 'viewer-overview');
 
   await page.click('nav button:text-is("Levers")');
   await page.waitForSelector('#lever-kill');
-  for (const id of ['lever-kill', 'lever-mode', 'lever-promote', 'lever-rollback']) {
+  for (const id of [
+    'lever-kill',
+    'lever-mode',
+    'lever-rollout',
+    'lever-experiment',
+    'lever-promote',
+    'lever-rollback',
+  ]) {
     t.ok(await page.isDisabled(`#${id} button[type=submit]`), `${id}: disabled for a viewer`);
     t.ok(await page.isDisabled(`#${id}-reason`), `${id}: reason field disabled`);
   }
@@ -80,7 +88,13 @@ t.test('a viewer sees everything and can pull nothing', async (t) => {
 
   await page.click('nav button:text-is("Models")');
   await page.waitForSelector('[data-testid=models]');
+  await page.waitForSelector('[data-testid=disagreements]');
+  t.same(await unlabelledControls(page), [], 'models: every control labelled');
   await screenshot(page, 'viewer-models');
+  await page.click('nav button:text-is("Decisions")');
+  await page.waitForSelector('#decision-id');
+  t.same(await unlabelledControls(page), [], 'decision explorer: every control labelled');
+  t.same(await controlsTabMisses(page), [], 'decision explorer: Tab reaches every control');
 
   // Keyboard: Tab from the top reaches sign-out and every page of the console.
   await page.focus('body');
@@ -89,7 +103,7 @@ t.test('a viewer sees everything and can pull nothing', async (t) => {
     await page.keyboard.press('Tab');
     reached.add(String(await page.evaluate("document.activeElement?.textContent?.trim() ?? ''")));
   }
-  for (const name of ['Sign out', 'Overview', 'Levers', 'Models'])
+  for (const name of ['Sign out', 'Overview', 'Levers', 'Models', 'Decisions'])
     t.ok(reached.has(name), `Tab reaches ${name}`);
   // The refused requests above log "Failed to load resource" (expected); anything else is a fault.
   const faults = consoleErrors.filter((e) => !e.startsWith('Failed to load resource'));

@@ -9,7 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { READY_LINE } from '../../scripts/try-it.js';
 import { REPO_ROOT } from '../helpers/fixtures.js';
 import { runPrintedCurl } from './npm-start-curl.js';
@@ -47,6 +47,22 @@ function parseReply(out: string): Reply {
 
 const clause = (expect: string, re: RegExp) => re.exec(expect)?.[1];
 
+/** `console whoami <name> <role>` or `console decision <id> <allow|deny>`: the console API's answer. */
+function checkConsoleReply(t: Test, expect: string, body: Record<string, unknown>): void {
+  const who = /console whoami (\S+) (\S+)/.exec(expect);
+  if (who !== null) {
+    t.equal(body.name, who[1], `signed in as ${who[1]}`);
+    t.equal(body.role, who[2], `with the ${who[2]} role`);
+    return;
+  }
+  const d = /console decision (\S+) (allow|deny)/.exec(expect);
+  t.ok(d, 'a console expectation the test knows');
+  const record = body.record as { decision_id: string; decision: string; items: { candidates: unknown[] }[] };
+  t.equal(record.decision_id, d?.[1], 'the record of that decision');
+  t.equal(record.decision, d?.[2], `decided ${d?.[2]}`);
+  t.ok((record.items[0]?.candidates.length ?? 0) > 0, 'with its candidates, scores and thresholds');
+}
+
 t.test('npm start brings up the system and every curl it prints behaves as printed', async (t) => {
   const committed = readFileSync(join(REPO_ROOT, 'models', 'CURRENT'), 'utf8').trim();
   const haveCurl = await run('sh', ['-c', 'command -v curl']).then(
@@ -66,6 +82,8 @@ t.test('npm start brings up the system and every curl it prints behaves as print
       ATP_UPSTREAM_PORT: '0',
       ATP_SIDECAR_HTTP_PORT: '0',
       ATP_SIDECAR_GRPC_PORT: '0',
+      ATP_CONTROL_PORT: '0',
+      ATP_CONTROL_GRPC_PORT: '0',
     },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -133,6 +151,17 @@ t.test('npm start brings up the system and every curl it prints behaves as print
     steps.some((s) => / reasons UNKNOWN_SKU/.test(s.expect)),
     'an unknown SKU with its reason is printed',
   );
+  t.match(out, /Operator console: http:\/\/127\.0\.0\.1:\d+\/console/, 'the console URL is printed');
+  for (const role of ['admin', 'operator', 'viewer'])
+    t.match(
+      out,
+      new RegExp(`^    ${role}\\s+atp-local-\\S+$`, 'm'),
+      `a ${role} token to sign in with is printed`,
+    );
+  t.ok(
+    steps.some((s) => s.cmd.includes('/console/api/decisions/')),
+    'a decision explorer lookup is printed',
+  );
   const skus = new Set(steps.flatMap((s) => [...s.cmd.matchAll(/"sku":"([^"]+)"/g)].map((m) => m[1])));
   t.ok(
     [...skus].filter((s) => s !== undefined && /^sku-\d{5}$/.test(s)).length >= 3,
@@ -146,6 +175,7 @@ t.test('npm start brings up the system and every curl it prints behaves as print
       const status = Number(clause(step.expect, /^HTTP (\d{3})/));
       t.equal(reply.status, status, `answered HTTP ${status}`);
       const body = reply.body;
+      if (/ console /.test(step.expect)) return checkConsoleReply(t, step.expect, body);
       const decision = clause(step.expect, /decision (allow|deny)/);
       const version = clause(step.expect, /model_version ([^\s,]+)/);
       if (status === 201) {

@@ -120,3 +120,52 @@ export interface Models {
   models: ModelRow[];
   history: { version: string; promoted_by: string; promoted_at_ms: number }[];
 }
+
+/** One point of the overview stream: a region's figures at one scrape tick. */
+export interface Point {
+  region: string;
+  at_ms: number;
+  figures: Record<string, number>;
+  hot_skus: { sku: string; decisions: number; hot: number }[];
+  targets_up: number;
+  targets: number;
+}
+
+/**
+ * Reads a server-sent event stream with fetch (EventSource cannot send the
+ * bearer token) and calls `on(event, data)` per event until `signal` aborts.
+ */
+export async function streamEvents(
+  path: string,
+  on: (event: string, data: unknown) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const headers: Record<string, string> = { accept: 'text/event-stream' };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(path, { headers, credentials: 'omit', signal });
+  if (!res.ok || res.body === null) throw new ApiError(res.status, `HTTP_${res.status}`, res.statusText);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += value;
+    for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (data !== '') on(event, JSON.parse(data));
+    }
+  }
+}
+
+export interface Experiment {
+  id: string;
+  state: string;
+  arms: { name: string }[];
+}

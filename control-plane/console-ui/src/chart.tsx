@@ -4,30 +4,36 @@ import uPlot from 'uplot';
 
 export interface ChartProps {
   title: string;
-  /** x: epoch seconds; one array per series, same length as x. */
-  data: [number[], ...number[][]];
+  /** x: epoch seconds; one array per series, same length as x (null: no value at that tick). */
+  data: [number[], ...(number | null)[][]];
   series: { label: string; stroke: string }[];
   /** The time range shown: the last `windowS` seconds up to the newest sample. */
   windowS: number;
+  yLabel?: string;
 }
 
-export function Chart({ title, data, series, windowS }: ChartProps) {
+const PALETTE = ['#2060c0', '#20a060', '#c06020', '#a020a0', '#008080', '#b03030', '#606000', '#404040'];
+
+/** A stroke colour per series index (the palette repeats). */
+export const stroke = (i: number): string => PALETTE[i % PALETTE.length]!;
+
+export function Chart({ title, data, series, windowS, yLabel = 'count' }: ChartProps) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   useEffect(() => {
     if (host.current === null) return;
-    const width = Math.max(320, Math.min(900, host.current.clientWidth || 640));
+    const width = Math.max(320, Math.min(640, host.current.clientWidth || 560));
     plot.current = new uPlot(
       {
         title,
         width,
-        height: 220,
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2 }))],
+        height: 200,
+        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false }))],
         scales: {
           x: { time: true, range: (_u, _min, max) => [max - windowS, max] },
-          y: { range: (_u, _min, max) => [0, Math.max(2, Math.ceil(max * 1.2))] },
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.2 : 1] },
         },
-        axes: [{}, { label: 'count' }],
+        axes: [{}, { label: yLabel }],
       },
       data as uPlot.AlignedData,
       host.current,

@@ -1,6 +1,7 @@
-/** The levers: kill switches, route mode, model promote and rollback; and the audit trail. */
+/** The levers: kill switches, route mode and rollout, experiments, model promote and rollback; the audit trail. */
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditEntry, get, type Models, post, type Role, type Status } from './api.js';
+import { ExperimentLever } from './experiment-lever.tsx';
 import { Lever } from './lever.tsx';
 
 const SCOPES = ['global', 'region', 'route', 'sku'] as const;
@@ -20,6 +21,8 @@ export function Levers({ role, status, models, refresh, tick }: Props) {
   const [op, setOp] = useState<'set' | 'clear'>('set');
   const [prefix, setPrefix] = useState(status.routes[0]?.prefix ?? '/checkout');
   const [mode, setMode] = useState<(typeof MODES)[number]>('enforce');
+  const [rolloutPrefix, setRolloutPrefix] = useState(status.routes[0]?.prefix ?? '/checkout');
+  const [pct, setPct] = useState(status.routes[0]?.rollout_pct ?? 100);
   const promotable = (models?.models ?? []).filter(
     (m) => m.state !== 'integrity-failed' && m.state !== 'active',
   );
@@ -98,6 +101,33 @@ export function Levers({ role, status, models, refresh, tick }: Props) {
             ))}
           </select>
         </Lever>
+        <Lever
+          id="lever-rollout"
+          title="Route rollout"
+          need="operator"
+          role={role}
+          describe={() => `set the rollout of route ${rolloutPrefix} to ${pct}% of requests`}
+          run={(reason) => post('/v1/routes/rollout', { prefix: rolloutPrefix, rollout_pct: pct, reason })}
+          onDone={refresh}
+        >
+          <label for="rollout-prefix">Route prefix</label>
+          <input
+            id="rollout-prefix"
+            value={rolloutPrefix}
+            onInput={(e) => setRolloutPrefix((e.target as HTMLInputElement).value)}
+          />
+          <label for="rollout-pct">Rollout (% of requests, 0-100)</label>
+          <input
+            id="rollout-pct"
+            type="number"
+            min={0}
+            max={100}
+            step={1}
+            value={pct}
+            onInput={(e) => setPct(Number((e.target as HTMLInputElement).value))}
+          />
+        </Lever>
+        <ExperimentLever role={role} tick={tick} refresh={refresh} />
         <Lever
           id="lever-promote"
           title="Promote model"

@@ -1,15 +1,14 @@
-/** The operator console: sign in by token, then overview, levers and models, refreshed every second. */
+/** The operator console: sign in by token, then overview (live), levers, models and the decision explorer. */
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, get, type Models as ModelsBody, type Status, setToken, type Who, whoami } from './api.js';
+import { Decisions } from './decisions.tsx';
 import { Levers } from './levers.tsx';
 import { Models } from './models.tsx';
-import { Overview, type Sample } from './overview.tsx';
+import { Overview } from './overview.tsx';
 
 const POLL_MS = 1_000;
-/** 15 minutes at one sample a second: the longest time range the overview offers. */
-const MAX_SAMPLES = 900;
-const PAGES = ['overview', 'levers', 'models'] as const;
+const PAGES = ['overview', 'levers', 'models', 'decisions'] as const;
 type Page = (typeof PAGES)[number];
 
 function SignIn({ onIn }: { onIn: (w: Who) => void }) {
@@ -50,7 +49,7 @@ function App() {
   const [page, setPage] = useState<Page>('overview');
   const [status, setStatus] = useState<Status | null>(null);
   const [models, setModels] = useState<ModelsBody | null>(null);
-  const [samples, setSamples] = useState<Sample[]>([]);
+  const [decisionId, setDecisionId] = useState('');
   const [tick, setTick] = useState(0);
   const [err, setErr] = useState('');
   const poll = useCallback(async () => {
@@ -59,17 +58,6 @@ function App() {
       setStatus(s);
       setModels(m);
       setErr('');
-      setSamples((old) =>
-        [
-          ...old,
-          {
-            atS: Date.now() / 1000,
-            sidecars: s.watchers.length,
-            current: s.watchers.filter((w) => w.sent_version === s.version).length,
-            version: s.version,
-          },
-        ].slice(-MAX_SAMPLES),
-      );
       setTick((t) => t + 1);
     } catch (e) {
       setErr(e instanceof Error ? e.message : String(e));
@@ -117,11 +105,20 @@ function App() {
         {status === null ? (
           <p>Loading…</p>
         ) : page === 'overview' ? (
-          <Overview status={status} samples={samples} />
+          <Overview status={status} />
         ) : page === 'levers' ? (
           <Levers role={who.role} status={status} models={models} refresh={() => void poll()} tick={tick} />
+        ) : page === 'models' ? (
+          <Models
+            models={models}
+            tick={tick}
+            onOpen={(id) => {
+              setDecisionId(id);
+              setPage('decisions');
+            }}
+          />
         ) : (
-          <Models models={models} />
+          <Decisions initialId={decisionId} />
         )}
       </main>
     </div>

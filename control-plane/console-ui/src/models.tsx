@@ -1,6 +1,7 @@
-/** The model registry: every pushed bundle, its state, and its manifest's metrics. */
+/** The model registry (every pushed bundle, its state, its manifest's metrics), the evaluation report, shadow disagreements. */
 import { useEffect, useState } from 'preact/hooks';
 import { get, type Models as ModelsBody } from './api.js';
+import { EvaluationReports, ShadowDisagreements } from './model-reviews.tsx';
 
 type Manifest = { metrics?: Record<string, unknown>; feature_names?: string[]; created_at?: string };
 
@@ -16,7 +17,15 @@ function fmt(v: string): string {
   return Number.isFinite(n) && !Number.isInteger(n) ? n.toFixed(4) : v;
 }
 
-export function Models({ models }: { models: ModelsBody | null }) {
+export function Models({
+  models,
+  tick,
+  onOpen,
+}: {
+  models: ModelsBody | null;
+  tick: number;
+  onOpen: (decisionId: string) => void;
+}) {
   const [manifests, setManifests] = useState<Record<string, Manifest | string>>({});
   const versions = (models?.models ?? []).map((m) => m.version).join();
   useEffect(() => {
@@ -93,6 +102,8 @@ export function Models({ models }: { models: ModelsBody | null }) {
           ))}
         </tbody>
       </table>
+      <EvaluationReports tick={tick} />
+      <ShadowDisagreements tick={tick} onOpen={onOpen} />
     </section>
   );
 }

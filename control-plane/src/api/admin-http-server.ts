@@ -22,6 +22,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Action, ChangeAction } from '../auth/roles.js';
 import type { ChangeService } from '../changes/change-service.js';
 import { MAX_MANIFEST_BYTES, MAX_MODEL_BYTES } from '../changes/model-commands.js';
+import type { ConsoleFeed } from '../console/console-feed.js';
 import { isConsolePath, serveConsole } from '../console/console-routes.js';
 import { controlErrorOf, ERR } from '../errors.js';
 import type { AuditExportQuery, AuditOutcome, AuditQuery } from '../store/audit-queries.js';
@@ -58,6 +59,8 @@ export interface AdminHttpOptions {
   isReady: () => boolean;
   metrics: () => Promise<{ contentType: string; body: string }>;
   onError?: (e: AtpError, path: string) => void;
+  /** The operator console's live figures (console/console-feed.ts). */
+  console: ConsoleFeed;
 }
 
 export class AdminHttpServer {
@@ -114,7 +117,12 @@ export class AdminHttpServer {
       res.end(m.body);
       return;
     }
-    if (isConsolePath(path)) return serveConsole(req, res, path, this.opts.authenticator, this.opts.limiter);
+    if (isConsolePath(path))
+      return serveConsole(req, res, url, {
+        authenticator: this.opts.authenticator,
+        limiter: this.opts.limiter,
+        feed: this.opts.console,
+      });
     const change = CHANGE_ENDPOINTS[path];
     const source = sourceAddress(req.socket.remoteAddress ?? '?');
     if (change !== undefined) {
@@ -175,6 +183,8 @@ export class AdminHttpServer {
         return sendJson(res, 200, await reads.tokens());
       case 'region.list':
         return sendJson(res, 200, await reads.regions());
+      case 'experiment.list':
+        return sendJson(res, 200, await reads.experiments(experimentIdParam(url)));
     }
   }
 
@@ -237,6 +247,16 @@ export class AdminHttpServer {
     if (drain) req.resume();
     sendJson(res, e.spec.httpStatus, errorBody(e), !req.complete && !drain);
   }
+}
+
+/** `?id=` of GET /v1/experiments, validated like the ids the change commands take. */
+function experimentIdParam(url: URL): string | null {
+  const id = url.searchParams.get('id');
+  if (id === null || id === '') return null;
+  if (!/^[a-z0-9][a-z0-9-]{0,47}$/.test(id)) {
+    throw new AtpError(ERR.INVALID_ARGUMENT, `expected an experiment id, got "${id.slice(0, 40)}"`, 'id');
+  }
+  return id;
 }
 
 function optInt(url: URL, key: string, min: number, max: number): number | undefined {

@@ -22,6 +22,8 @@ import { runMain } from '@mercato/platform/run-main';
 import { DEFAULT_SERVER_URL, DEFAULT_TIMEOUT_MS } from './admin-client.js';
 import { type AtpctlIo, processIo } from './atpctl-action.js';
 import { auditCommand } from './commands/audit-command.js';
+import { driftCommand } from './commands/drift-command.js';
+import { experimentCommand } from './commands/experiment-command.js';
 import { killswitchCommand } from './commands/killswitch-command.js';
 import { modeCommand } from './commands/mode-command.js';
 import { modelCommand } from './commands/model-command.js';
@@ -46,6 +48,8 @@ const COMMAND_GROUPS: readonly ((program: Command, io: AtpctlIo) => void)[] = [
   modelCommand,
   rulesCommand,
   shadowCommand,
+  driftCommand,
+  experimentCommand,
   regionCommand,
   tokenCommand,
 ];

@@ -17,8 +17,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AtpError } from '@mercato/platform/errors';
 import { type AuthFailureLimiter, sourceAddress } from '../auth/auth-failure-limiter.js';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/roles.js';
 import { ERR } from '../errors.js';
 import { consoleBundle } from './console-bundle.js';
+import type { ConsoleFeed } from './console-feed.js';
+import { REGION_RE } from './metrics-scraper.js';
+import { OVERVIEW_RANGES_S } from './overview-stream.js';
 
 export const CONSOLE_PREFIX = '/console';
 
@@ -33,13 +37,13 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const SECURITY_HEADERS = {
+const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': CONSOLE_CSP,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
-} as const;
+};
 
 /** The one page; everything else comes from the bundle. */
 export const CONSOLE_HTML = `<!doctype html>
@@ -63,14 +67,25 @@ export function isConsolePath(path: string): boolean {
   return path === CONSOLE_PREFIX || path.startsWith(`${CONSOLE_PREFIX}/`);
 }
 
+/** What the console's routes need from the control plane. */
+export interface ConsoleContext {
+  authenticator: Authenticator;
+  limiter?: AuthFailureLimiter | undefined;
+  /** The live figures (scrape targets: serve --scrape region:kind:url). */
+  feed: ConsoleFeed;
+}
+
+const DISAGREEMENTS_DEFAULT = 20;
+const DISAGREEMENTS_MAX = 200;
+
 /** Serves one console request; throws AtpError (the admin server turns it into its error body). */
 export async function serveConsole(
   req: IncomingMessage,
   res: ServerResponse,
-  path: string,
-  authenticator: Authenticator,
-  limiter?: AuthFailureLimiter,
+  url: URL,
+  ctx: ConsoleContext,
 ): Promise<void> {
+  const path = url.pathname;
   const method = req.method ?? 'GET';
   req.resume();
   if (method !== 'GET' && method !== 'HEAD')
@@ -81,24 +96,71 @@ export async function serveConsole(
     return send(res, 200, 'text/javascript; charset=utf-8', (await consoleBundle()).js);
   if (path === `${CONSOLE_PREFIX}/app.css`)
     return send(res, 200, 'text/css; charset=utf-8', (await consoleBundle()).css);
-  if (path === `${CONSOLE_PREFIX}/api/whoami`) {
-    // Same guard as every admin read: a source that keeps failing is refused before any lookup.
-    const source = sourceAddress(req.socket.remoteAddress ?? '?');
-    if (limiter !== undefined && !limiter.admit(source, req.headers.authorization)) {
-      res.setHeader('retry-after', String(limiter.retryAfterS(source)));
-      throw new AtpError(ERR.RATE_LIMITED, `too many failed authentications from ${source}`);
-    }
-    const p = await authenticator.principal(req.headers.authorization);
-    limiter?.succeeded(source, req.headers.authorization);
-    authenticator.authorize(p, 'status.read');
-    return send(
-      res,
-      200,
-      'application/json',
-      JSON.stringify({ name: p.name, role: p.role, expires_at_ms: p.expiresAtMs ?? null }),
-    );
+  if (!path.startsWith(API)) throw new AtpError(ERR.NOT_FOUND, `no console page ${path}`);
+  // Every console read is a status read: the same guard and role as GET /v1/status.
+  const p = await authorized(req, res, ctx);
+  const route = path.slice(API.length);
+  if (route === 'whoami')
+    return sendJson(res, { name: p.name, role: p.role, expires_at_ms: p.expiresAtMs ?? null });
+  const feed = ctx.feed;
+  const region = regionParam(url);
+  if (route === 'targets')
+    return sendJson(res, { targets: feed.scraper.targets, regions: feed.scraper.series.regions() });
+  if (route === 'overview') {
+    const rangeS = Number(url.searchParams.get('range_s') ?? OVERVIEW_RANGES_S[0]);
+    if (!(OVERVIEW_RANGES_S as readonly number[]).includes(rangeS))
+      throw new AtpError(ERR.INVALID_ARGUMENT, `range_s: one of ${OVERVIEW_RANGES_S.join(', ')}`, 'range_s');
+    if (!feed.streams.serve(res, feed.scraper.series, rangeS, SECURITY_HEADERS))
+      throw new AtpError(ERR.RATE_LIMITED, 'too many open overview streams');
+    return;
   }
-  throw new AtpError(ERR.NOT_FOUND, `no console page ${path}`);
+  if (route === 'evaluation') return sendJson(res, { reports: await feed.scraper.evaluation(region) });
+  if (route === 'disagreements') {
+    const raw = url.searchParams.get('limit');
+    const limit = raw === null ? DISAGREEMENTS_DEFAULT : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > DISAGREEMENTS_MAX)
+      throw new AtpError(ERR.INVALID_ARGUMENT, `limit: an integer 1..${DISAGREEMENTS_MAX}`, 'limit');
+    return sendJson(res, { decisions: await feed.scraper.disagreements(region, limit) });
+  }
+  if (route.startsWith('decisions/')) {
+    const id = decodeURIComponent(route.slice('decisions/'.length));
+    if (!DECISION_ID_RE.test(id))
+      throw new AtpError(ERR.INVALID_ARGUMENT, 'decision_id: 1-128 of A-Z a-z 0-9 . _ : -', 'decision_id');
+    return sendJson(res, await feed.scraper.decision(id, region));
+  }
+  throw new AtpError(ERR.NOT_FOUND, `no console route ${path}`);
+}
+
+const API = `${CONSOLE_PREFIX}/api/`;
+const DECISION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function regionParam(url: URL): string | null {
+  const r = url.searchParams.get('region');
+  if (r === null || r === '') return null;
+  if (!REGION_RE.test(r)) throw new AtpError(ERR.INVALID_ARGUMENT, `region: bad region name ${r}`, 'region');
+  return r;
+}
+
+/** The caller's principal, allowed status.read; a source that keeps failing is refused before any lookup. */
+async function authorized(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: ConsoleContext,
+): Promise<Principal> {
+  const source = sourceAddress(req.socket.remoteAddress ?? '?');
+  const limiter = ctx.limiter;
+  if (limiter !== undefined && !limiter.admit(source, req.headers.authorization)) {
+    res.setHeader('retry-after', String(limiter.retryAfterS(source)));
+    throw new AtpError(ERR.RATE_LIMITED, `too many failed authentications from ${source}`);
+  }
+  const p = await ctx.authenticator.principal(req.headers.authorization);
+  limiter?.succeeded(source, req.headers.authorization);
+  ctx.authenticator.authorize(p, 'status.read');
+  return p;
+}
+
+function sendJson(res: ServerResponse, body: unknown): void {
+  send(res, 200, 'application/json', JSON.stringify(body));
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

@@ -168,3 +168,31 @@ export async function pullLever(page: Page, leverId: string, reason: string): Pr
   await page.click(`#${leverId} button[type=submit]`);
   await page.click(`#${leverId} .confirm button:text-is("Confirm")`);
 }
+
+/**
+ * Presses Tab from the top of the page until focus comes back around (or
+ * `maxSteps`), and returns the enabled controls Tab never reached (their
+ * outerHTML head): keyboard users can reach every one when this is empty.
+ */
+export async function controlsTabMisses(page: Page, maxSteps = 200): Promise<string[]> {
+  // Tag each enabled, visible control with an index (DOM types are not in this project's lib: source text).
+  const count = (await page.evaluate(`(() => {
+    const all = [...document.querySelectorAll('input, select, button, textarea, a[href]')]
+      .filter((el) => !el.disabled && el.offsetParent !== null);
+    all.forEach((el, i) => el.setAttribute('data-tab-probe', String(i)));
+    return all.length;
+  })()`)) as number;
+  await page.evaluate('document.activeElement?.blur(); window.getSelection()?.removeAllRanges()');
+  await page.focus('body');
+  const reached = new Set<string>();
+  for (let i = 0; i < maxSteps && reached.size < count; i++) {
+    await page.keyboard.press('Tab');
+    const probe = (await page.evaluate(
+      "document.activeElement?.getAttribute('data-tab-probe') ?? ''",
+    )) as string;
+    if (probe !== '') reached.add(probe);
+  }
+  return (await page.evaluate(`[...document.querySelectorAll('[data-tab-probe]')]
+    .filter((el) => !${JSON.stringify([...reached])}.includes(el.getAttribute('data-tab-probe')))
+    .map((el) => el.outerHTML.slice(0, 120))`)) as string[];
+}
