@@ -13,37 +13,58 @@ import type { AppliedScenario, ScenarioCallbacks } from './scenarios.js';
 export type ScenarioState = 'pending' | 'active' | 'ended';
 
 export class ScenarioRunner {
-  private stateNow: ScenarioState = 'pending';
+  private readonly states: ScenarioState[];
   private chain: Promise<void> = Promise.resolve();
   /** The first callback that failed, as the driver rethrows it. */
   failure: Error | null = null;
+  /** Every scenario of the run, in window order (one, or a sequence). */
+  readonly all: readonly AppliedScenario[];
 
+  /**
+   * @param applied one scenario, or a sequence whose windows follow one
+   *   another (sequenceWindows); callbacks of all of them run one after the other.
+   */
   constructor(
-    readonly applied: AppliedScenario,
+    applied: AppliedScenario | readonly AppliedScenario[],
     private readonly callbacks: ScenarioCallbacks | undefined,
     private readonly log: (line: string) => void,
   ) {
+    this.all = Array.isArray(applied) ? [...applied] : [applied as AppliedScenario];
+    if (this.all.length === 0) throw new Error('a scenario runner needs a scenario');
     // No window (steady, an empty live phase): nothing will ever happen.
-    if (applied.window === null) this.stateNow = 'ended';
+    this.states = this.all.map((a) => (a.window === null ? 'ended' : 'pending'));
   }
 
+  /** The run's (first) scenario. */
+  get applied(): AppliedScenario {
+    return this.all[0] as AppliedScenario;
+  }
+
+  /** The state of the (first) scenario. */
   get state(): ScenarioState {
-    return this.stateNow;
+    return this.states[0] ?? 'ended';
   }
 
   /** Simulated time of the next boundary still ahead (Infinity when none). */
   nextBoundaryMs(): number {
-    const w = this.applied.window;
-    if (w === null || this.stateNow === 'ended') return Number.POSITIVE_INFINITY;
-    return this.stateNow === 'pending' ? w.fromMs : w.untilMs;
+    let next = Number.POSITIVE_INFINITY;
+    this.all.forEach((a, i) => {
+      const w = a.window;
+      const st = this.states[i];
+      if (w === null || st === 'ended') return;
+      next = Math.min(next, st === 'pending' ? w.fromMs : w.untilMs);
+    });
+    return next;
   }
 
   /** The world stands at simMs: fires every boundary at or before it, in order. */
   reached(simMs: number): void {
-    const w = this.applied.window;
-    if (w === null) return;
-    if (this.stateNow === 'pending' && simMs >= w.fromMs) this.fire('start', w.fromMs);
-    if (this.stateNow === 'active' && simMs >= w.untilMs) this.fire('end', w.untilMs);
+    this.all.forEach((a, i) => {
+      const w = a.window;
+      if (w === null) return;
+      if (this.states[i] === 'pending' && simMs >= w.fromMs) this.fire(i, 'start', w.fromMs);
+      if (this.states[i] === 'active' && simMs >= w.untilMs) this.fire(i, 'end', w.untilMs);
+    });
   }
 
   /**
@@ -52,13 +73,15 @@ export class ScenarioRunner {
    * opened stays unopened.
    */
   async finish(simMs: number): Promise<void> {
-    if (this.stateNow === 'active') this.fire('end', simMs);
+    this.all.forEach((_, i) => {
+      if (this.states[i] === 'active') this.fire(i, 'end', simMs);
+    });
     await this.chain;
   }
 
-  private fire(which: 'start' | 'end', atMs: number): void {
-    this.stateNow = which === 'start' ? 'active' : 'ended';
-    const a = this.applied;
+  private fire(i: number, which: 'start' | 'end', atMs: number): void {
+    this.states[i] = which === 'start' ? 'active' : 'ended';
+    const a = this.all[i] as AppliedScenario;
     this.log(`scenario ${a.scenario.name}: ${which} at ${new Date(atMs).toISOString()}${describe(a, which)}`);
     const cb = this.callbacks;
     if (cb === undefined) return;

@@ -232,6 +232,78 @@ export function scenarioWindow(
   return untilMs > fromMs ? { fromMs, untilMs } : null;
 }
 
+/** One step of a scenario sequence: a scenario and its window's length (simulated minutes; null: its own). */
+export interface ScenarioStep {
+  name: ScenarioName;
+  minutes: number | null;
+}
+
+/** Simulated ms between two windows of a sequence: the previous fault's undoing (a restart) settles first. */
+export const SEQUENCE_GAP_MS = 2 * MS_PER_MIN;
+/** Steps in one sequence at most. */
+export const MAX_SEQUENCE_STEPS = SCENARIO_NAMES.length;
+
+/**
+ * Parses `name[:minutes][,name[:minutes]...]` (the `--scenario` flag): one
+ * scenario, or several played one after another in their own windows.
+ * Errors are ATP_ERR_WORLD_CONFIG naming `field`. A name may appear once;
+ * steady only alone.
+ */
+export function parseScenarioSteps(text: string, field = 'scenario'): ScenarioStep[] {
+  const fail = (problem: string) => new AtpError(ERR.WORLD_CONFIG, `${field}: ${problem}`, field);
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length > MAX_SEQUENCE_STEPS)
+    throw fail(`at most ${MAX_SEQUENCE_STEPS} scenarios, got ${parts.length}`);
+  const steps: ScenarioStep[] = [];
+  for (const part of parts) {
+    const [name = '', minutesText, extra] = part.split(':');
+    if (!isScenarioName(name) || extra !== undefined) {
+      throw fail(
+        `expected one of ${SCENARIO_NAMES.join(', ')} (name[:minutes], comma-separated), got ${JSON.stringify(part)}`,
+      );
+    }
+    let minutes: number | null = null;
+    if (minutesText !== undefined) {
+      minutes = Number(minutesText);
+      if (minutesText.trim() === '' || !Number.isFinite(minutes) || minutes <= 0) {
+        throw fail(`the minutes of ${name} must be a positive number, got ${JSON.stringify(minutesText)}`);
+      }
+    }
+    if (steps.some((st) => st.name === name)) throw fail(`${name} appears twice`);
+    steps.push({ name, minutes });
+  }
+  if (steps.length > 1 && steps.some((st) => st.name === 'steady'))
+    throw fail('steady cannot be part of a sequence');
+  return steps;
+}
+
+/**
+ * The windows of a sequence, one after another: the first opens as a
+ * single scenario's would (scenarioWindow), each next one SEQUENCE_GAP_MS
+ * after the previous closed, all cut at the live phase's end. A step with
+ * no room left (or no window: steady) gets null.
+ */
+export function sequenceWindows(
+  steps: readonly ScenarioStep[],
+  t: { liveFromMs: number; liveUntilMs: number },
+  startAfterMs: number | null = null,
+): (ScenarioWindow | null)[] {
+  const out: (ScenarioWindow | null)[] = [];
+  let nextStartAfterMs = startAfterMs;
+  for (const step of steps) {
+    const w = scenarioWindow(WORLD_SCENARIOS[step.name], t, {
+      startAfterMs: nextStartAfterMs,
+      durationMs: step.minutes === null ? null : Math.round(step.minutes * MS_PER_MIN),
+    });
+    out.push(w);
+    if (w !== null) nextStartAfterMs = w.untilMs + SEQUENCE_GAP_MS - t.liveFromMs;
+    if (nextStartAfterMs !== null && t.liveFromMs + nextStartAfterMs >= t.liveUntilMs) {
+      nextStartAfterMs = t.liveUntilMs - t.liveFromMs;
+    }
+  }
+  return out;
+}
+
 /** A scenario as one run applies it: its window and the simulator hooks it resolved to. */
 export interface AppliedScenario {
   scenario: WorldScenario;

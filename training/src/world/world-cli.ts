@@ -2,6 +2,7 @@
  * The closed-loop world from the command line (issue 12):
  *
  *   npm run world -- --minutes 10 --scenario steady --policy model \
+ *   npm run world -- --minutes 40 --scenario feed-outage:4,model-crash:6,control-plane-down:16 \
  *     [--seed 1] [--sidecars 2] [--speed 60] [--warmup-hours 4] [--world default|small] [--out DIR] [--brokers h:p,...]
  *
  * Starts every real process (Kafka mock cluster, Redis, control plane,
@@ -25,7 +26,7 @@ import {
 import { runMain } from '@mercato/platform/run-main';
 import { realNumberFlag, wholeNumberFlag } from '../cli/number-flags.js';
 import { readFlags } from '../cli/read-flags.js';
-import { isScenarioName, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
+import { parseScenarioSteps, SCENARIO_NAMES } from './scenarios.js';
 import { REPO_ROOT } from './supervisor/commands.js';
 import { WORLD_FILTER_TIMEOUT_MS, WORLD_POLICIES, type WorldPolicy } from './supervisor/world-services.js';
 import {
@@ -62,7 +63,10 @@ export function worldProgram(): Command {
     'Run the closed-loop world: the simulator plays buyers and warehouses for every real process.',
   )
     .option('--minutes <n>', `simulated minutes of live checkouts (default ${DEFAULT_LIVE_MINUTES})`)
-    .option('--scenario <name>', `${SCENARIO_NAMES.join(' | ')} (default steady)`)
+    .option(
+      '--scenario <name>',
+      `${SCENARIO_NAMES.join(' | ')} (default steady); several as name[:minutes],... play one after another, each in its own window`,
+    )
     .option(
       '--policy <p>',
       'model (the promoted bundle decides) | naive (sidecars enforce naive ATP) (default model)',
@@ -92,8 +96,17 @@ export function worldProgram(): Command {
 /** Validates the flags; every problem is an ATP_ERR_INVALID_FLAG naming the flag. */
 export function worldRunFlags(raw: RawWorldFlags): Omit<WorldRunOptions, 'progress' | 'signal'> {
   const scenario = raw.scenario ?? 'steady';
-  if (!isScenarioName(scenario))
-    throw flagError('--scenario', `expected one of ${SCENARIO_NAMES.join(', ')}, got "${scenario}"`);
+  let steps: ReturnType<typeof parseScenarioSteps>;
+  try {
+    steps = parseScenarioSteps(scenario, '--scenario');
+  } catch (err) {
+    throw flagError(
+      '--scenario',
+      err instanceof Error ? err.message.replace(/^--scenario: /, '') : String(err),
+    );
+  }
+  const first = steps[0]!;
+  const sequence = steps.length > 1 || first.minutes !== null ? { scenarioSequence: steps } : {};
   const policy = raw.policy ?? 'model';
   if (!(WORLD_POLICIES as readonly string[]).includes(policy)) {
     throw flagError('--policy', `expected ${WORLD_POLICIES.join(' or ')}, got "${policy}"`);
@@ -114,7 +127,8 @@ export function worldRunFlags(raw: RawWorldFlags): Omit<WorldRunOptions, 'progre
     throw flagError('--world', `expected one of ${WORLD_PRESET_NAMES.join(', ')}, got "${preset}"`);
   }
   if (raw.out !== undefined && raw.out.trim() === '') throw flagError('--out', 'expected a directory');
-  const out = raw.out ?? join(REPO_ROOT, 'world-runs', `${scenario}-${policy}-${seed}`);
+  const runName = steps.map((st) => st.name).join('+');
+  const out = raw.out ?? join(REPO_ROOT, 'world-runs', `${runName}-${policy}-${seed}`);
   const filterTimeoutMs = wholeNumberFlag(
     raw.filterTimeoutMs,
     '--filter-timeout-ms',
@@ -124,7 +138,7 @@ export function worldRunFlags(raw: RawWorldFlags): Omit<WorldRunOptions, 'progre
   );
   return {
     filterTimeoutMs,
-    world: { seed, liveMinutes, warmupHours, scenario: scenario as ScenarioName, sim: WORLD_PRESETS[preset] },
+    world: { seed, liveMinutes, warmupHours, scenario: first.name, ...sequence, sim: WORLD_PRESETS[preset] },
     policy: policy as WorldPolicy,
     sidecars,
     speed,

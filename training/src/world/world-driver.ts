@@ -38,7 +38,14 @@ import { Simulator } from '../simulator/simulator.js';
 import { toOrderOutcome } from '../simulator/to-order-outcome.js';
 import { CheckoutDispatcher } from './checkout-dispatcher.js';
 import { ScenarioRunner } from './scenario-runner.js';
-import { type AppliedScenario, applyScenario, scenarioWindow, worldScenario } from './scenarios.js';
+import {
+  type AppliedScenario,
+  applyScenario,
+  scenarioWindow,
+  sequenceWindows,
+  WORLD_SCENARIOS,
+  worldScenario,
+} from './scenarios.js';
 import {
   resolveWorldOptions,
   type WorldOptions,
@@ -126,20 +133,36 @@ export class WorldDriver {
     // Every answer comes within the timeout, every ground truth within the longest handling after it.
     this.drainBoundMs = o.drainBoundMs ?? Math.ceil(o.answerTimeoutMs + maxHandlingMs + SIM_MAX_DELAY_MS);
     const sink: ProgressSink = ports.progress ?? process.stderr;
-    this.progress = new WorldProgress(sink, this.timeline);
-    const scenario = worldScenario(o.scenario);
-    const window = scenarioWindow(scenario, this.timeline, {
-      startAfterMs: minutesMs(o.scenarioStartAfterMinutes),
-      durationMs: minutesMs(o.scenarioMinutes),
-    });
-    this.scenarioRun = new ScenarioRunner(applyScenario(this.sim, scenario, window), ports.scenario, (line) =>
+    this.progress = new WorldProgress(sink, this.timeline, this.drainBoundMs);
+    this.scenarioRun = new ScenarioRunner(this.applyScenarios(o), ports.scenario, (line) =>
       sink.write(`${line}\n`),
     );
   }
 
-  /** The run's scenario: its window and the simulator hooks it resolved to. */
+  /** The run's scenario: its window and the simulator hooks it resolved to (a sequence's first). */
   get scenario(): AppliedScenario {
     return this.scenarioRun.applied;
+  }
+
+  /** Every scenario of the run in window order: one, or the sequence. */
+  get scenarios(): readonly AppliedScenario[] {
+    return this.scenarioRun.all;
+  }
+
+  /** Schedules the scenario (or the sequence) in the simulator; windows relative to the live phase. */
+  private applyScenarios(o: WorldOptions): AppliedScenario[] {
+    const startAfterMs = minutesMs(o.scenarioStartAfterMinutes);
+    if (o.scenarioSequence === null) {
+      const scenario = worldScenario(o.scenario);
+      const window = scenarioWindow(scenario, this.timeline, {
+        startAfterMs,
+        durationMs: minutesMs(o.scenarioMinutes),
+      });
+      return [applyScenario(this.sim, scenario, window)];
+    }
+    const steps = o.scenarioSequence;
+    const windows = sequenceWindows(steps, this.timeline, startAfterMs);
+    return steps.map((st, i) => applyScenario(this.sim, WORLD_SCENARIOS[st.name], windows[i] ?? null));
   }
 
   get phase(): WorldPhase {
@@ -231,6 +254,7 @@ export class WorldDriver {
       outcomesSent: this.outcomesSent,
       view: this.view,
       scenario: this.scenarioRun.applied,
+      scenarios: this.scenarioRun.all,
     });
   }
 

@@ -19,7 +19,13 @@ import {
   MIN_RESOLVE_TIMEOUT_MS,
   type SimConfigInput,
 } from '../simulator/sim-config.js';
-import { isScenarioName, SCENARIO_NAMES, type ScenarioName } from './scenarios.js';
+import {
+  isScenarioName,
+  parseScenarioSteps,
+  SCENARIO_NAMES,
+  type ScenarioName,
+  type ScenarioStep,
+} from './scenarios.js';
 
 const MS_PER_MIN = 60_000;
 const MS_PER_H = 3_600_000;
@@ -63,6 +69,12 @@ export interface WorldOptions {
   scenarioStartAfterMinutes: number | null;
   /** Simulated minutes the window lasts (cut at the live phase's end); null = the scenario's own. */
   scenarioMinutes: number | null;
+  /**
+   * Several scenarios played one after another, each in its own window
+   * (scenarios.ts sequenceWindows); when set, `scenario` and `scenarioMinutes`
+   * are ignored (the first window still opens scenarioStartAfterMinutes in).
+   */
+  scenarioSequence: readonly ScenarioStep[] | null;
 }
 
 export type WorldOptionsInput = Partial<WorldOptions>;
@@ -79,6 +91,7 @@ export const DEFAULT_WORLD_OPTIONS: WorldOptions = {
   scenario: 'steady',
   scenarioStartAfterMinutes: null,
   scenarioMinutes: null,
+  scenarioSequence: null,
 };
 
 /** Where a run is: its phases in order (see world-driver.ts). */
@@ -114,6 +127,16 @@ export function resolveWorldOptions(input: WorldOptionsInput = {}): WorldOptions
     num('scenarioStartAfterMinutes', o.scenarioStartAfterMinutes, 0, o.liveMinutes);
   }
   if (o.scenarioMinutes !== null) num('scenarioMinutes', o.scenarioMinutes, 0, MAX_LIVE_MINUTES);
+  if (o.scenarioSequence !== null) {
+    if (!Array.isArray(o.scenarioSequence) || o.scenarioSequence.length === 0) {
+      throw optionError('scenarioSequence', 'expected a non-empty list of {name, minutes}');
+    }
+    // Re-parsed from its text form: one validation for the flag and the option.
+    const text = o.scenarioSequence
+      .map((st) => `${String(st?.name)}${st?.minutes == null ? '' : `:${String(st.minutes)}`}`)
+      .join(',');
+    o.scenarioSequence = parseScenarioSteps(text, 'scenarioSequence');
+  }
   return o;
 }
 

@@ -6,7 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { barChart, esc, lineChart } from '../report/svg-charts.js';
+import { barChart, esc, lineChart } from '@mercato/platform/svg-charts';
+import { sectionLines, sectionsHtml } from './world-report-sections.js';
 import type { WorldRunResult } from './world-run.js';
 import type { MinutePoint } from './world-series.js';
 
@@ -24,7 +25,7 @@ export function summaryLines(r: WorldRunResult): string[] {
     .map(([k, v]) => `${k} ${pct(v)}`)
     .join(', ');
   return [
-    `world: scenario ${s.scenario.name}, policy ${r.policy}, seed ${s.seed}, ${r.sidecars} sidecar(s), speed x${r.speed}, model ${r.modelVersion}`,
+    `world: scenario ${s.scenarios.map((w) => w.name).join(' + ')}, policy ${r.policy}, seed ${s.seed}, ${r.sidecars} sidecar(s), speed x${r.speed}, model ${r.modelVersion}`,
     `checkouts ${s.checkouts}: allow ${s.answers.allow}, deny ${s.answers.deny}, error ${s.answers.error}, late ${s.answers.late}, timeout ${s.answers.timeout}, unanswered ${s.answers.unanswered}`,
     `promise rate ${pct(s.promiseRate)} (${s.promised} promised)`,
     `realized oversell ${pct(s.realizedOversellRate)} (${s.outcomes.shortPicked} short-picked of ${s.promised}); promised beyond free stock ${s.promisedBeyondStock}`,
@@ -33,6 +34,7 @@ export function summaryLines(r: WorldRunResult): string[] {
     `decision latency p50 ${ms(s.latencyMs.p50)}, p99 ${ms(s.latencyMs.p99)}, max ${ms(s.latencyMs.max)} (wall, through the data plane)`,
     `drained ${s.drained} (missing outcomes ${s.outcomes.missing}, duplicates ${s.outcomes.duplicates}, ground truth missing ${s.groundTruthMissing})`,
     `Redis vs world view: ${r.audit.equal ? 'equal' : `${r.audit.mismatched} of ${r.audit.pairs} pairs differ`} (${r.audit.pairs} pairs)`,
+    ...sectionLines(r),
   ];
 }
 
@@ -158,6 +160,7 @@ export function renderWorldHtml(r: WorldRunResult): string {
 <h1>Closed-loop world: ${esc(s.scenario.name)}, policy ${esc(r.policy)}</h1>
 <p>${esc(s.scenario.name === 'steady' ? 'The default world, nothing forced.' : `Expected degradations: ${s.scenario.expectedDegradations.join(', ') || 'none'}.`)}</p>
 <table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
+${sectionsHtml(r)}
 <div>${charts.join('\n')}</div>
 </body></html>
 `;

@@ -38,7 +38,8 @@ import { KafkaEventSink } from './adapters/kafka-event-sink.js';
 import { KafkaOutcomeSink } from './adapters/kafka-outcome-sink.js';
 import { freePort } from './supervisor/free-port.js';
 import { type OrderService, sidecarHoldConfirmer, startOrderService } from './supervisor/order-service.js';
-import { scenarioFaults } from './supervisor/scenario-faults.js';
+import { type JoinFigures, startOutcomeJoin } from './supervisor/outcome-join.js';
+import { scenarioFaults, type WindowCounters } from './supervisor/scenario-faults.js';
 import { awaitStoreEqual, type StoreAudit } from './supervisor/store-audit.js';
 import {
   INGEST_STARTED_RE,
@@ -107,7 +108,11 @@ export interface WorldRunResult {
   sidecarDegradations: Record<string, Record<string, number>>;
   /** The same when the scenario's window closed, before its fault was undone (null: no window). */
   sidecarDegradationsAtWindowEnd: Record<string, Record<string, number>> | null;
+  /** The same per scenario window, at its start and end (a sequence has several). */
+  windowCounters: Readonly<Record<string, WindowCounters>>;
   orderServiceReceived: number;
+  /** The outcome join's figures (atp-evaluate run on the decision stream and the outcome topic); null: it never answered. */
+  evaluation: JoinFigures | null;
   /** Per simulated minute of the live phase, and the latencies (the report's charts). */
   series: WorldSeries;
   wallSeconds: { setup: number; warmup: number; services: number; live: number; total: number };
@@ -261,14 +266,21 @@ export async function runWorld(o: WorldRunOptions): Promise<WorldRunResult> {
     const clockSpec = formatWorldClock(spec);
     clock.inner = worldClock(spec);
     say(`[world] world clock ${clockSpec}`);
-    services = await startWorldServices(stack, {
-      clockSpec,
-      sidecars: o.sidecars,
-      policy: o.policy,
-      orderServicePort: orders.port,
-      ...(o.filterTimeoutMs === undefined ? {} : { filterTimeoutMs: o.filterTimeoutMs }),
-      onProgress: (l) => say(`[world] ${l}`),
-    });
+    const [started, outcomeJoin] = await Promise.all([
+      startWorldServices(stack, {
+        clockSpec,
+        sidecars: o.sidecars,
+        policy: o.policy,
+        orderServicePort: orders.port,
+        ...(o.filterTimeoutMs === undefined ? {} : { filterTimeoutMs: o.filterTimeoutMs }),
+        onProgress: (l) => say(`[world] ${l}`),
+      }),
+      startOutcomeJoin(stack, driver.drainBoundMs).then((j) => {
+        say(`[world] outcome join (atp-evaluate run): ${j.url}`);
+        return j;
+      }),
+    ]);
+    services = started;
     checkAborted();
     router = new DataPlaneRouter({ endpoints: services.endpoints(), seed: driver.options.seed });
     const waitMs = spec.wallEpochMs - Date.now();
@@ -290,6 +302,8 @@ export async function runWorld(o: WorldRunOptions): Promise<WorldRunResult> {
       driver.deliveredView,
       FINAL_CATCH_UP_TIMEOUT_MS,
     );
+    const evaluation = await outcomeJoin.figures(driver.timeline.liveUntilMs);
+    say(`[world] outcome join: ${evaluation === null ? 'no answer' : `${evaluation.totals.length} row(s)`}`);
     const sidecarDegradations: Record<string, Record<string, number>> = {};
     for (const pod of services.pods) {
       sidecarDegradations[pod.id] = await scrapeDegradations(`http://127.0.0.1:${pod.httpPort}/metrics`);
@@ -307,7 +321,9 @@ export async function runWorld(o: WorldRunOptions): Promise<WorldRunResult> {
       liveStartLateMs,
       sidecarDegradations,
       sidecarDegradationsAtWindowEnd: faults.atWindowEnd,
+      windowCounters: faults.windows,
       orderServiceReceived: orders.received,
+      evaluation,
       series: worldSeries(driver.decisions(), driver.timeline.liveFromMs),
       wallSeconds: { setup: setupS, warmup: warmupS, services: servicesS, live: liveS, total: lap(t0) },
     };

@@ -28,6 +28,12 @@ export interface WorldSummary {
     supervisorFault: SupervisorFault | null;
     expectedDegradations: readonly string[];
   };
+  /**
+   * Every scenario the run played, in window order (one, or a sequence),
+   * with what the checkouts inside its window saw: answers, degradations by
+   * reason, promises and promises beyond free stock.
+   */
+  scenarios: ScenarioWindowSummary[];
   /** stop() ended the run before its drain finished. */
   stopped: boolean;
   /** Every live checkout was answered and has its outcome and ground truth (before the drain bound). */
@@ -82,6 +88,26 @@ export interface WorldSummary {
   deliveredView: { pairs: number; digest: string };
 }
 
+export interface ScenarioWindowSummary {
+  name: ScenarioName;
+  window: ScenarioWindow | null;
+  supervisorFault: SupervisorFault | null;
+  expectedDegradations: readonly string[];
+  /** SKUs a flash sale hit / nodes a feed outage silenced. */
+  flashSkus: readonly string[];
+  silentNodes: readonly string[];
+  /** Live checkouts whose checkout time is inside the window. */
+  checkouts: number;
+  answers: Record<AnswerKind | 'unanswered', number>;
+  promised: number;
+  promisedBeyondStock: number;
+  shortPicked: number;
+  /** Checkouts in the window of a flash-sale SKU. */
+  flashSkuCheckouts: number;
+  /** Answers inside the window that carried each degradation. */
+  degradedByReason: Record<string, number>;
+}
+
 export interface SummaryInput {
   seed: number;
   region: string;
@@ -95,6 +121,8 @@ export interface SummaryInput {
   outcomesSent: number;
   view: FeatureState;
   scenario: AppliedScenario;
+  /** Every scenario of the run (default: [scenario]). */
+  scenarios?: readonly AppliedScenario[];
 }
 
 export function summarizeWorld(s: SummaryInput): WorldSummary {
@@ -122,7 +150,9 @@ export function summarizeWorld(s: SummaryInput): WorldSummary {
   let truthMissing = 0;
   let degradedAnswers = 0;
   let received = 0;
+  const windows = (s.scenarios ?? [s.scenario]).map(windowSummary);
   for (const d of s.decisions) {
+    for (const w of windows) countInWindow(w, d);
     checkouts++;
     answers[d.answer ?? 'unanswered']++;
     if (d.answer !== null && d.answer !== 'timeout') received++;
@@ -155,6 +185,7 @@ export function summarizeWorld(s: SummaryInput): WorldSummary {
       supervisorFault: sc.scenario.supervisor?.fault ?? null,
       expectedDegradations: [...sc.scenario.expectedDegradations],
     },
+    scenarios: windows,
     stopped: s.stopped,
     drained: truthMissing === 0 && outcomes.missing === 0 && answers.unanswered === 0,
     events: { warmup: s.eventsWarmup, live: s.eventsLive },
@@ -184,6 +215,39 @@ export function summarizeWorld(s: SummaryInput): WorldSummary {
     outcomesSent: s.outcomesSent,
     deliveredView: { pairs: s.view.size, digest: s.view.digest() },
   };
+}
+
+function windowSummary(a: AppliedScenario): ScenarioWindowSummary {
+  return {
+    name: a.scenario.name,
+    window: a.window === null ? null : { ...a.window },
+    supervisorFault: a.scenario.supervisor?.fault ?? null,
+    expectedDegradations: [...a.scenario.expectedDegradations],
+    flashSkus: a.flashSales.map((f) => f.sku),
+    silentNodes: a.outages.flatMap((o) => [...o.nodeIds]),
+    checkouts: 0,
+    answers: Object.fromEntries([...ANSWER_KINDS, 'unanswered'].map((k) => [k, 0])) as Record<
+      AnswerKind | 'unanswered',
+      number
+    >,
+    promised: 0,
+    promisedBeyondStock: 0,
+    shortPicked: 0,
+    flashSkuCheckouts: 0,
+    degradedByReason: {},
+  };
+}
+
+function countInWindow(w: ScenarioWindowSummary, d: DecisionRecord): void {
+  if (w.window === null || d.checkoutAtMs < w.window.fromMs || d.checkoutAtMs >= w.window.untilMs) return;
+  w.checkouts++;
+  w.answers[d.answer ?? 'unanswered']++;
+  if (w.flashSkus.includes(d.sku)) w.flashSkuCheckouts++;
+  for (const r of d.degradations) w.degradedByReason[r] = (w.degradedByReason[r] ?? 0) + 1;
+  if (d.promisedNode === null) return;
+  w.promised++;
+  if (d.beyondStock === true) w.promisedBeyondStock++;
+  if (d.outcome === 'short-picked') w.shortPicked++;
 }
 
 function countOutcome(o: WorldSummary['outcomes'], d: DecisionRecord): void {

@@ -31,6 +31,7 @@ export const commands = {
   atpctl: (args: string[]): Command => ({ command: bin('atpctl'), args }),
   batch: (args: string[]): Command => ({ command: bin('atp-batch'), args }),
   dataPlane: (args: string[]): Command => ({ command: bin('atp-data-plane'), args }),
+  evaluate: (args: string[]): Command => ({ command: bin('atp-evaluate'), args }),
   sidecar: (args: string[]): Command => tsEntry('sidecar/src/main.ts', ['serve', ...args]),
   ingest: (args: string[]): Command => tsEntry('ingest/src/main.ts', args),
   /** Builds the filter's .wasm when missing or stale (each data plane would otherwise build it at start). */

@@ -10,7 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export const DEFAULT_READY_TIMEOUT_MS = 60_000;
+export const DEFAULT_READY_TIMEOUT_MS = 180_000;
 export const DEFAULT_STOP_GRACE_MS = 10_000;
 /** Output lines kept in memory for readiness matching and error messages. */
 const TAIL_LINES = 200;

@@ -21,9 +21,32 @@ import type { WorldInfra } from './world-stack.js';
 /** What the sidecars counted when the window closed, before any fault was undone (a restart resets counters). */
 export type WindowMetrics = Record<string, Record<string, number>>;
 
+/** The sidecars' counters when one window opened (before its fault) and closed (before it was undone). */
+export interface WindowCounters {
+  atStart: WindowMetrics;
+  atEnd: WindowMetrics | null;
+}
+
 export interface ScenarioFaults extends ScenarioCallbacks {
-  /** atp_degradations_total per sidecar at the window's end (null until it closed). */
+  /** atp_degradations_total per sidecar at the (last) window's end (null until one closed). */
   readonly atWindowEnd: WindowMetrics | null;
+  /** Per scenario of the run (a sequence has several windows). */
+  readonly windows: Readonly<Record<string, WindowCounters>>;
+}
+
+/**
+ * What a window added to a sidecar's counter of `reason`: end minus start,
+ * or the end value when the counter went down (the sidecar restarted inside
+ * the window: its counters began again at 0).
+ */
+export function windowIncrease(w: WindowCounters, reason: string): number {
+  let total = 0;
+  for (const [pod, end] of Object.entries(w.atEnd ?? {})) {
+    const e = end[reason] ?? 0;
+    const s = w.atStart[pod]?.[reason] ?? 0;
+    total += e >= s ? e - s : e;
+  }
+  return total;
 }
 
 export function scenarioFaults(
@@ -33,12 +56,16 @@ export function scenarioFaults(
   scrape: (metricsUrl: string) => Promise<Record<string, number>>,
 ): ScenarioFaults {
   let atWindowEnd: WindowMetrics | null = null;
+  const windows: Record<string, WindowCounters> = {};
   const act = async (a: AppliedScenario, which: 'start' | 'end'): Promise<void> => {
     const s = services();
     if (s === null) return;
-    if (which === 'end') {
-      const m: WindowMetrics = {};
-      for (const pod of s.pods) m[pod.id] = await scrape(`http://127.0.0.1:${pod.httpPort}/metrics`);
+    const m: WindowMetrics = {};
+    for (const pod of s.pods) m[pod.id] = await scrape(`http://127.0.0.1:${pod.httpPort}/metrics`);
+    const name = a.scenario.name;
+    if (which === 'start') windows[name] = { atStart: m, atEnd: null };
+    else {
+      windows[name] = { atStart: windows[name]?.atStart ?? {}, atEnd: m };
       atWindowEnd = m;
     }
     const fault: SupervisorFault | undefined = a.scenario.supervisor?.fault;
@@ -72,6 +99,7 @@ export function scenarioFaults(
     get atWindowEnd() {
       return atWindowEnd;
     },
+    windows,
   };
 }
 

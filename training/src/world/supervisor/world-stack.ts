@@ -23,6 +23,8 @@ import { ManagedProcess } from './managed-process.js';
 import { type RedisProcess, startRedis } from './redis-process.js';
 
 export const LISTENING_RE = /"event":"listening"/;
+/** The public half of the snapshot key the control plane generates in its --state-dir (control-plane snapshot-signer.ts). */
+export const SNAPSHOT_PUBLIC_KEY_FILE = 'snapshot-signing.pub.pem';
 /** A one-shot command (atpctl, the batch job) gets this long (wall ms). */
 export const ONE_SHOT_TIMEOUT_MS = 120_000;
 
@@ -62,6 +64,8 @@ export interface WorldInfra {
   sidecarTokenFiles: string[];
   /** The world's bundle signing public key (PEM file), trusted by every sidecar. */
   trustedKey: string;
+  /** The control plane's snapshot signing public key (PEM file, generated in its state dir): sidecars verify snapshots with it. */
+  snapshotKey: string;
   /** The signed copy of the bundle the world pushed. */
   bundleDir: string;
   modelVersion: string;
@@ -222,6 +226,7 @@ export async function startWorldInfra(o: WorldInfraOptions): Promise<WorldInfra>
       tokens,
       sidecarTokenFiles,
       trustedKey,
+      snapshotKey: join(o.runDir, 'control-plane', SNAPSHOT_PUBLIC_KEY_FILE),
       bundleDir,
       modelVersion,
       logLevel,
