@@ -68,7 +68,10 @@ t.test('a drift alarm widens thresholds, flags answers, and shows in /v1/drift a
   const dir = mkdtempSync(join(tmpdir(), 'atp-drift-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   let out = '';
-  const io = { stdout: (s: string) => void (out += s), stderr: (s: string) => void (out += s), env: {} };
+  const append = (s: string) => {
+    out += s;
+  };
+  const io = { stdout: append, stderr: append, env: {} };
   const url = `http://127.0.0.1:${httpPort}`;
   t.equal(await runAtpctl(['drift', 'report', '--sidecar', url, '--html', join(dir, 'd.html')], io), 0);
   t.match(out, new RegExp(`drift alarms: ${model.version} \\[`));
