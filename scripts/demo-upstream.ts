@@ -1,7 +1,9 @@
 /**
  * The demo checkout service behind the filter in `npm start`: answers every
  * POST with 201 and echoes the ATP headers the filter set, so a person (or
- * the e2e test) sees what reached the application.
+ * the e2e test) sees what reached the application — the hold token included,
+ * which a real checkout service keeps with the order to release or confirm
+ * its hold (`POST /v1/reservations/release|confirm` on the sidecar).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +26,8 @@ export async function startDemoUpstream(port: number, host = '127.0.0.1'): Promi
         atp_decision_id: req.headers['x-atp-decision-id'] ?? null,
         atp_node: req.headers['x-atp-node'] ?? null,
         atp_degraded: req.headers['x-atp-degraded'] ?? null,
+        // The hold token of an allow: what this service sends back to release or confirm the hold.
+        atp_hold_token: req.headers['x-atp-hold-token'] ?? null,
       });
       res.writeHead(req.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
       res.end(body);

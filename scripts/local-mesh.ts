@@ -364,12 +364,16 @@ async function waitForCatchUp(log: MemoryEventLog, topic: string, groupId: strin
 /**
  * Sends the in-stock example's checkout through the whole path until it is
  * allowed WARMUP_ALLOWS_IN_A_ROW times in a row with no degradation (but
- * `model` when no model is active: the rule scorer answers by design), so the
+ * `model` when no model is active: the rule scorer answers by design; and
+ * `drift`, the model's state in a world that is not its training world), so the
  * first request a person sends does not pay for cold connections and JIT
  * against the filter's 25 ms sidecar budget (Envoy warms its cluster
  * connections the same way through health checks), and a model circuit
  * opened by a cold first inference has closed again. Each allowed warm-up
- * checkout releases its hold at once: the warm-up leaves no stock held. On a
+ * checkout releases its hold at once, with the hold token the filter passed
+ * to the checkout service (x-atp-hold-token, echoed by the demo upstream):
+ * the warm-up leaves no stock held, and logs any release that did not
+ * answer 200. On a
  * machine too busy to get there within WARMUP_TIMEOUT_MS it logs so and
  * returns (the mesh starts; its answers carry their degradations).
  */
@@ -385,6 +389,12 @@ async function warmUpPath(
   let inARow = 0;
   let last = 'no answer';
   let lastAllowed: string | null = null;
+  const holds = { unreleased: 0, problem: '' };
+  let driftSeen = false;
+  const released = (): string =>
+    holds.unreleased === 0
+      ? 'each hold released'
+      : `${holds.unreleased} hold(s) NOT released, kept until their TTL (last: ${holds.problem})`;
   for (let i = 0; Date.now() < deadline; i++) {
     const res = await fetch(`http://127.0.0.1:${dataPlanePort}/checkout`, {
       method: 'POST',
@@ -394,21 +404,35 @@ async function warmUpPath(
     const answer = (await res?.json().catch(() => null)) as {
       atp_decision_id?: string | null;
       atp_degraded?: string | null;
+      atp_hold_token?: string | null;
     } | null;
     last = `HTTP ${res?.status ?? 'none'}, degraded ${answer?.atp_degraded ?? 'none'}`;
     const id = answer?.atp_decision_id;
     if (res?.status === 201 && typeof id === 'string') {
       lastAllowed = id;
-      await fetch(`http://127.0.0.1:${sidecarPort}/v1/reservations/release`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ decision_id: id, skus: [ex.sku] }),
-      }).then((r) => r.arrayBuffer());
       const degraded = (answer?.atp_degraded ?? '').split(',').filter((d) => d !== '');
-      const clean = degraded.every((d) => d === 'model' && !modelActive);
+      // `sidecar`: the filter allowed on its own (cache, margin), so no hold was taken and there is no token.
+      const problem = degraded.includes('sidecar')
+        ? null
+        : await releaseHold(sidecarPort, id, answer?.atp_hold_token ?? null, ex.sku);
+      if (problem !== null) {
+        holds.unreleased++;
+        holds.problem = problem;
+      }
+      // `drift` says this small, young world is not the one the model was trained on (the margin is widened);
+      // it is the model's state, not a cold path, and warming up again would not change it.
+      const clean = degraded.every((d) => (d === 'model' && !modelActive) || d === 'drift');
+      if (degraded.includes('drift')) driftSeen = true;
       inARow = clean ? inARow + 1 : 0;
       if (inARow >= WARMUP_ALLOWS_IN_A_ROW) {
-        log(`warm-up: ${i + 1} checkouts through the path, the last ${inARow} allowed without degradation`);
+        log(
+          `warm-up: ${i + 1} checkouts through the path, the last ${inARow} allowed ${driftSeen ? 'flagged drift only' : 'without degradation'}; ${released()}`,
+        );
+        if (driftSeen) {
+          log(
+            'drift: the served features differ from the training baselines (a young simulated world), so answers carry degraded: drift and wider margins; see GET /v1/drift on the sidecar',
+          );
+        }
         return lastAllowed;
       }
     } else {
@@ -418,7 +442,29 @@ async function warmUpPath(
   }
   // A busy machine keeps the path slow: start anyway, saying so (answers then carry their degradations).
   log(
-    `warm-up: the path did not allow ${ex.sku} ${WARMUP_ALLOWS_IN_A_ROW} times in a row without degradation within ${WARMUP_TIMEOUT_MS} ms (last: ${last}); starting anyway`,
+    `warm-up: the path did not allow ${ex.sku} ${WARMUP_ALLOWS_IN_A_ROW} times in a row without degradation within ${WARMUP_TIMEOUT_MS} ms (last: ${last}); ${released()}; starting anyway`,
   );
   return lastAllowed;
+}
+
+/**
+ * Releases a warm-up checkout's hold with the hold token the filter passed to
+ * the checkout service (the sidecar refuses a release without it, 403).
+ * Returns null once the sidecar answered 200, else what went wrong.
+ */
+async function releaseHold(
+  sidecarPort: number,
+  decisionId: string,
+  holdToken: string | null,
+  sku: string,
+): Promise<string | null> {
+  if (holdToken === null) return `no hold token reached the upstream for ${decisionId}`;
+  const res = await fetch(`http://127.0.0.1:${sidecarPort}/v1/reservations/release`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ decision_id: decisionId, hold_token: holdToken, skus: [sku] }),
+  }).catch((err: Error) => err);
+  if (res instanceof Error) return `release of ${decisionId} failed: ${res.message}`;
+  const text = await res.text().catch(() => '');
+  return res.status === 200 ? null : `release of ${decisionId} answered ${res.status} ${text.slice(0, 200)}`;
 }

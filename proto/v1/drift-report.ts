@@ -38,6 +38,12 @@ export interface DriftWindowWire {
   openedAtMs: number;
   closedAtMs: number;
   rows: number;
+  /**
+   * Distinct (sku, node) records among the rows: the window's sample size as
+   * judged (repeated reads of one record are not independent rows). Reports
+   * from before this field read as `rows`.
+   */
+  records: number;
   alarms: string[];
   features: FeatureDriftWire[];
   score: FeatureDriftWire | null;
@@ -82,6 +88,7 @@ export function driftReportToJson(r: DriftReport): Record<string, unknown> {
         opened_at_ms: w.openedAtMs,
         closed_at_ms: w.closedAtMs,
         rows: w.rows,
+        records: w.records,
         alarms: w.alarms,
         features: w.features.map(featureToJson),
         score: w.score === null ? null : featureToJson(w.score),
@@ -124,6 +131,10 @@ function parseWindow(raw: unknown, prefix: string): DriftWindowWire {
     openedAtMs: reqInt(o, 'opened_at_ms', prefix, 0, MAX_TIME_MS),
     closedAtMs: reqInt(o, 'closed_at_ms', prefix, 0, MAX_TIME_MS),
     rows: reqInt(o, 'rows', prefix, 0, Number.MAX_SAFE_INTEGER),
+    records:
+      o.records === undefined
+        ? reqInt(o, 'rows', prefix, 0, Number.MAX_SAFE_INTEGER)
+        : reqInt(o, 'records', prefix, 0, Number.MAX_SAFE_INTEGER),
     alarms: names(o, 'alarms', prefix),
     features: reqArray(o, 'features', prefix, 0, MAX_FEATURES).map((f, i) =>
       parseFeature(f, `${prefix}.features[${i}]`),

@@ -106,6 +106,15 @@ export const HEADER_DECISION = 'x-atp-decision';
 export const HEADER_DECISION_ID = 'x-atp-decision-id';
 export const HEADER_NODE = 'x-atp-node';
 export const HEADER_DEGRADED = 'x-atp-degraded';
+/**
+ * The sidecar's hold token of a checkout allow (sidecar/src/adapters/http/hold-token.ts), read from
+ * the call response and passed upstream so the checkout service can release or confirm its hold.
+ */
+export const HEADER_HOLD_TOKEN = 'x-atp-hold-token';
+/** Bytes of the HMAC a hold token carries (HOLD_TOKEN_BYTES in hold-token.ts: 128 bits). */
+export const HOLD_TOKEN_BYTES: i32 = 16;
+/** A hold token is exactly this long: those bytes in unpadded base64url (22 characters). */
+export const HOLD_TOKEN_CHARS: i32 = (HOLD_TOKEN_BYTES * 8 + 5) / 6;
 
 // Sidecar summary headers read from the call response (the body is never parsed).
 export const HEADER_STATUS = ':status';

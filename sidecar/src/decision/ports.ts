@@ -136,13 +136,18 @@ export interface ScoringModel {
 export interface DriftWatch {
   /** A drift alarm is in force for the version: its thresholds carry the drift margin. */
   drifting(version: string): boolean;
-  /** Counts one served row: `x[offset ..]` is the model input, `pCal` its calibrated score. */
+  /**
+   * Counts one served row: `x[offset ..]` is the model input, `pCal` its
+   * calibrated score, `recordKey` a 32-bit key of its (sku, node) record
+   * (repeated reads of one record are not independent rows).
+   */
   observe(
     version: string,
     baseline: Readonly<Record<string, DriftHistogram>>,
     x: Float32Array,
     offset: number,
     pCal: number,
+    recordKey: number,
     nowMs: number,
   ): void;
 }

@@ -9,6 +9,13 @@
  * (features/drift/psi.ts), and the window's report is kept for /v1/drift,
  * metrics and `atpctl drift report`.
  *
+ * The sample size a window is judged on is the number of distinct (sku,
+ * node) records among its rows, not the rows: repeated reads of one record
+ * (a hot SKU, a client retrying one basket) are the same observation again,
+ * and counting them as independent rows made a window of one hammered SKU
+ * look like thousands of rows of drift. A small open-addressing table of
+ * record keys per version counts them without allocation.
+ *
  * The score has no baseline in the bundle, so its reference is the first
  * full window the version served (documented in docs/decisions.md): it
  * detects a change of the score distribution after a model went live, not
@@ -30,6 +37,13 @@ export const SCORE_BINS = 10;
 export const DRIFT_REPORTS_KEPT = 30;
 /** Model versions tracked at once (a rollout serves two; older ones are dropped first). */
 const VERSIONS_TRACKED = 4;
+/**
+ * Distinct records counted per window; past this the window is judged on its
+ * rows (that many independent records is a sample size of its own).
+ */
+export const DRIFT_MAX_TRACKED_RECORDS = 8_192;
+/** Record-key table slots: twice the records tracked keeps probes short. */
+const RECORD_SLOTS = DRIFT_MAX_TRACKED_RECORDS * 2;
 /** Consecutive clean windows that end a drift alarm (one noisy window must not flap margins). */
 export const DRIFT_CLEAR_WINDOWS = 2;
 
@@ -56,6 +70,8 @@ export interface DriftWindowReport {
   openedAtMs: number;
   closedAtMs: number;
   rows: number;
+  /** Distinct (sku, node) records among the rows (the sample size judged; see the header). */
+  records: number;
   features: FeatureDrift[];
   /** The score's PSI against the version's first window; null for that first window. */
   score: FeatureDrift | null;
@@ -83,6 +99,11 @@ class VersionTracker {
   readonly scoreCounts = new Uint32Array(SCORE_BINS);
   scoreReference: Float64Array | null = null;
   rows = 0;
+  /** Record keys seen in the open window: a slot is live when its stamp equals `stamp`. */
+  readonly recordKeys = new Uint32Array(RECORD_SLOTS);
+  readonly recordStamps = new Uint32Array(RECORD_SLOTS);
+  stamp = 1;
+  records = 0;
   openedAtMs: number;
   readonly reports: DriftWindowReport[] = [];
   active = false;
@@ -132,7 +153,8 @@ export class DriftMonitor implements DriftWatch {
 
   /**
    * Counts one served row: `x[offset .. offset + featureNames.length)` is the
-   * model input, `pCal` its calibrated score. Called on the hot path.
+   * model input, `pCal` its calibrated score, `recordKey` a 32-bit hash of its
+   * (sku, node) record (features/drift/record-key.ts). Called on the hot path.
    */
   observe(
     version: string,
@@ -140,9 +162,11 @@ export class DriftMonitor implements DriftWatch {
     x: Float32Array,
     offset: number,
     pCal: number,
+    recordKey: number,
     nowMs: number,
   ): void {
     const t = this.tracker(version, baseline, nowMs);
+    countRecord(t, recordKey >>> 0);
     for (let i = 0; i < t.columns.length; i++) {
       const b = binOf(t.edges[i]!, x[offset + t.columns[i]!]!);
       t.counts[i]![b]! += 1;
@@ -217,11 +241,13 @@ export class DriftMonitor implements DriftWatch {
   }
 
   private close(t: VersionTracker, nowMs: number): void {
-    const rows = t.rows;
+    // Frequencies come from every row; the sample size is the distinct records (see the header).
+    const served = t.rows;
+    const records = t.records >= DRIFT_MAX_TRACKED_RECORDS ? served : Math.min(served, t.records);
     const comparisons = t.columns.length + (t.scoreReference === null ? 0 : 1);
     const judge = (name: string, shares: ArrayLike<number>, counts: Uint32Array): FeatureDrift => {
-      const value = psi(shares, counts, rows);
-      const threshold = psiAlarmThreshold(shares.length, rows, {
+      const value = psi(shares, counts, served);
+      const threshold = psiAlarmThreshold(shares.length, records, {
         comparisons,
         ...(this.alpha === undefined ? {} : { alpha: this.alpha }),
         ...(this.materiality === undefined ? {} : { materiality: this.materiality }),
@@ -231,7 +257,7 @@ export class DriftMonitor implements DriftWatch {
     const features = t.names.map((name, i) => judge(name, t.shares[i]!, t.counts[i]!));
     let score: FeatureDrift | null = null;
     if (t.scoreReference === null) {
-      t.scoreReference = Float64Array.from(t.scoreCounts, (c) => c / rows);
+      t.scoreReference = Float64Array.from(t.scoreCounts, (c) => c / served);
     } else {
       score = judge('score', t.scoreReference, t.scoreCounts);
     }
@@ -241,7 +267,8 @@ export class DriftMonitor implements DriftWatch {
       modelVersion: t.version,
       openedAtMs: t.openedAtMs,
       closedAtMs: nowMs,
-      rows,
+      rows: served,
+      records,
       features,
       score,
       alarms,
@@ -262,6 +289,25 @@ export class DriftMonitor implements DriftWatch {
     for (const c of t.counts) c.fill(0);
     t.scoreCounts.fill(0);
     t.rows = 0;
+    t.records = 0;
+    // A new stamp empties the key table without touching its slots (wraps after 2^32 windows).
+    t.stamp = t.stamp === 0xffffffff ? 1 : t.stamp + 1;
+    if (t.stamp === 1) t.recordStamps.fill(0);
     t.openedAtMs = nowMs;
+  }
+}
+
+/** Adds a record key to the open window's table (linear probing); counts it when new. */
+function countRecord(t: VersionTracker, key: number): void {
+  if (t.records >= DRIFT_MAX_TRACKED_RECORDS) return;
+  const mask = RECORD_SLOTS - 1;
+  for (let slot = key & mask; ; slot = (slot + 1) & mask) {
+    if (t.recordStamps[slot] !== t.stamp) {
+      t.recordStamps[slot] = t.stamp;
+      t.recordKeys[slot] = key;
+      t.records += 1;
+      return;
+    }
+    if (t.recordKeys[slot] === key) return;
   }
 }

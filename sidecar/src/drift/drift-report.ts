@@ -28,6 +28,7 @@ export function driftReport(monitor: DriftMonitor, region: string, nowMs: number
         openedAtMs: Math.round(w.openedAtMs),
         closedAtMs: Math.round(w.closedAtMs),
         rows: w.rows,
+        records: w.records,
         alarms: w.alarms,
         features: w.features.map(wire),
         score: w.score === null ? null : wire(w.score),

@@ -58,6 +58,11 @@ t.test('bad input gets a 4xx naming the problem, and the sidecar keeps serving',
 
   const wrongType = await post(httpPort, '/v1/check', checkout('IN-STOCK'), 'text/plain');
   t.equal(wrongType.status, 415);
+  // Issue 16 finding 7: a media type that merely starts like JSON is not JSON; parameters are fine.
+  const jsonx = await post(httpPort, '/v1/check', checkout('IN-STOCK'), 'application/jsonx');
+  t.equal(jsonx.status, 415, 'application/jsonx refused');
+  const charset = await post(httpPort, '/v1/check', checkout('IN-STOCK'), 'Application/JSON; charset=utf-8');
+  t.equal(charset.status, 200, 'application/json with a charset (any case) accepted');
 
   const batchCheckout = await post(httpPort, '/v1/check-batch', checkout('IN-STOCK'));
   t.equal(batchCheckout.status, 400);

@@ -4,6 +4,7 @@
  * an alarm in the next window, visible in the state, /metrics and the
  * report; two clean windows end it.
  */
+import { driftRecordKey } from '@mercato/features/drift/record-key';
 import { FEATURE_COUNT, FEATURE_NAMES } from '@mercato/features/feature-vector';
 import type { DriftHistogram } from '@mercato/proto/v1/model-manifest';
 import { Registry } from 'prom-client';
@@ -42,12 +43,13 @@ t.test('drift raised by a collapsed feature, cleared by clean windows, exported'
   const row = new Float32Array(FEATURE_COUNT);
   const onHand = FEATURE_NAMES.indexOf('on_hand');
   let now = 1_000;
+  let key = 0; // every row its own record
   const serve = (windows: number, collapse: boolean) => {
     for (let i = 0; i < windows * WINDOW; i++) {
       drawRow(rng, baseline, row);
       if (collapse) row[onHand] = 0; // a group of stores reports zero on hand
       now += 10;
-      monitor.observe(manifest.version, baseline, row, 0, rng.float(), now);
+      monitor.observe(manifest.version, baseline, row, 0, rng.float(), key++, now);
     }
   };
 
@@ -79,10 +81,45 @@ t.test('a window closes on time once it holds the minimum rows; a quiet one keep
   };
   const monitor = new DriftMonitor(FEATURE_NAMES, { windowRows: 10_000, windowMs: 1000, minRows: 50 });
   const row = new Float32Array(FEATURE_COUNT).fill(1);
-  for (let i = 0; i < 10; i++) monitor.observe('v1', baseline, row, 0, 0.5, 5_000 + i);
-  monitor.observe('v1', baseline, row, 0, 0.5, 9_000);
+  for (let i = 0; i < 10; i++) monitor.observe('v1', baseline, row, 0, 0.5, i, 5_000 + i);
+  monitor.observe('v1', baseline, row, 0, 0.5, 10, 9_000);
   t.equal(monitor.state('v1').windows, 0, '11 rows after the window time: not judged yet');
-  for (let i = 0; i < 40; i++) monitor.observe('v1', baseline, row, 0, 0.5, 9_100);
+  for (let i = 0; i < 40; i++) monitor.observe('v1', baseline, row, 0, 0.5, 11 + i, 9_100);
   t.equal(monitor.state('v1').windows, 1, 'closes once the minimum is reached');
   t.equal(monitor.report().versions[0]!.windows[0]!.score, null, "the first window is the score's reference");
+});
+
+t.test('a window of one hammered SKU is judged on its few records, not its rows', async (t) => {
+  const { manifest } = await readBundleManifest(await resolveBundleDir('models'));
+  const baseline = manifest.driftBaseline;
+  const monitor = new DriftMonitor(FEATURE_NAMES, { windowRows: WINDOW });
+  const rng = new Prng(5);
+  const rows = [0, 1, 2].map(() => {
+    const r = new Float32Array(FEATURE_COUNT);
+    drawRow(rng, baseline, r);
+    return r;
+  });
+  const keys = ['n-1', 'n-2', 'n-3'].map((n) => driftRecordKey('sku-00001', n));
+  // The same three candidate records read again and again (a warm-up, a client retrying one basket).
+  for (let i = 0; i < WINDOW; i++)
+    monitor.observe(manifest.version, baseline, rows[i % 3]!, 0, 0.9, keys[i % 3]!, i);
+  const w = monitor.latest()[0]!;
+  t.equal(w.rows, WINDOW);
+  t.equal(w.records, 3, 'three distinct records');
+  t.same(w.alarms, [], 'point masses of three records are no evidence of drift');
+  t.notOk(monitor.drifting(manifest.version));
+
+  // The same skew over thousands of distinct records is drift.
+  const collapsed = new Float32Array(rows[0]!);
+  for (let i = 0; i < WINDOW; i++)
+    monitor.observe(manifest.version, baseline, collapsed, 0, 0.9, 10_000 + i, WINDOW + i);
+  const w2 = monitor.latest()[0]!;
+  t.equal(w2.records, WINDOW);
+  t.ok(w2.alarms.length > 0, `alarms over ${WINDOW} records: ${w2.alarms.join(',')}`);
+});
+
+t.test('record keys: distinct names, distinct keys; the separator keeps sku and node apart', async (t) => {
+  t.not(driftRecordKey('sku-1', 'n-2'), driftRecordKey('sku-1', 'n-3'));
+  t.not(driftRecordKey('ab', 'c'), driftRecordKey('a', 'bc'));
+  t.equal(driftRecordKey('sku-1', 'n-2'), driftRecordKey('sku-1', 'n-2'));
 });

@@ -17,6 +17,7 @@ import {
   HEADER_DECISION,
   HEADER_DECISION_ID,
   HEADER_DEGRADED,
+  HEADER_HOLD_TOKEN,
   HEADER_NODE,
   HEADER_REASON,
   MAX_REQUEST_ID_CHARS,
@@ -46,6 +47,7 @@ import {
   FORGED_DECISION,
   FORGED_DECISION_ID,
   FORGED_DEGRADED,
+  FORGED_HOLD_TOKEN,
   FORGED_NODE,
   FORGED_REASON,
   RequestHeaders,
@@ -205,6 +207,7 @@ export class AtpHttpContext extends StreamContext {
       this.onSidecarFailure(true);
       return;
     }
+    if (verdict.holdTokenDropped) this.plugin.metrics.countHoldTokenDropped();
     this.remember(verdict);
     this.finish(outcomeForVerdict(this.mode, verdict), true);
   }
@@ -465,6 +468,7 @@ function stripDecisionHeaders(forged: u32): void {
   if ((forged & FORGED_NODE) != 0) host.removeRequestHeader(HEADER_NODE);
   if ((forged & FORGED_DEGRADED) != 0) host.removeRequestHeader(HEADER_DEGRADED);
   if ((forged & FORGED_REASON) != 0) host.removeRequestHeader(HEADER_REASON);
+  if ((forged & FORGED_HOLD_TOKEN) != 0) host.removeRequestHeader(HEADER_HOLD_TOKEN);
 }
 
 /** An exact-size copy of the writer's bytes (kept by the stream). */

@@ -9,6 +9,7 @@ import {
   HEADER_DECISION,
   HEADER_DECISION_ID,
   HEADER_DEGRADED,
+  HEADER_HOLD_TOKEN,
   HEADER_NODE,
   HEADER_REASON,
   HEADER_RETRY_AFTER,
@@ -80,7 +81,7 @@ export class Outcome {
   }
 }
 
-/** Name/value slots of the outcome with the most headers (an allow from the cache: 5 headers). */
+/** Name/value slots of the outcome with the most headers (a sidecar allow with a hold token, an allow from the cache: 5). */
 const MAX_HEADER_SLOTS: i32 = 10;
 
 /** An empty list with room for every header an outcome sets: pushes never reallocate. */
@@ -119,6 +120,11 @@ export function outcomeForVerdict(mode: RouteMode, verdict: Verdict): Outcome {
   o.header(HEADER_DECISION, decision).header(HEADER_DECISION_ID, verdict.decisionId);
   if (verdict.node.length > 0) o.header(HEADER_NODE, verdict.node);
   if (verdict.degraded.length > 0) o.header(HEADER_DEGRADED, verdict.degraded);
+  // The checkout service releases or confirms the allow's hold with it (enforce, and shadow-allow:
+  // the sidecar signs every checkout allow). Never on a deny, never from the cache.
+  if (verdict.kind == VerdictKind.ALLOW && verdict.holdToken.length > 0) {
+    o.header(HEADER_HOLD_TOKEN, verdict.holdToken);
+  }
   return o;
 }
 

@@ -23,6 +23,8 @@ export const METRIC_DEGRADED_CACHED = 'atp_filter.degraded_cached_decision';
 export const METRIC_DEGRADED_MARGIN = 'atp_filter.degraded_wide_margin';
 export const METRIC_DEGRADED_FAIL_OPEN = 'atp_filter.degraded_fail_open';
 export const METRIC_HOLDS = 'atp_filter.compliance_holds';
+/** Sidecar allows whose x-atp-hold-token was malformed: passed on without one (the hold then lives until its TTL). */
+export const METRIC_HOLD_TOKENS_DROPPED = 'atp_filter.hold_tokens_dropped';
 export const METRIC_SNAPSHOT_FETCHES = 'atp_filter.snapshot_fetches';
 export const METRIC_SNAPSHOT_FAILURES = 'atp_filter.snapshot_fetch_failures';
 /** Gauges: how old the snapshot in force is (ms) and its version. */
@@ -52,6 +54,7 @@ export class FilterMetrics {
   private degradedMargin: i64 = -1;
   private degradedFailOpen: i64 = -1;
   private holds: i64 = -1;
+  private holdTokensDropped: i64 = -1;
   private snapshotFetches: i64 = -1;
   private snapshotFailures: i64 = -1;
   private snapshotAge: i64 = -1;
@@ -73,6 +76,7 @@ export class FilterMetrics {
     this.degradedMargin = host.defineCounter(METRIC_DEGRADED_MARGIN);
     this.degradedFailOpen = host.defineCounter(METRIC_DEGRADED_FAIL_OPEN);
     this.holds = host.defineCounter(METRIC_HOLDS);
+    this.holdTokensDropped = host.defineCounter(METRIC_HOLD_TOKENS_DROPPED);
     this.snapshotFetches = host.defineCounter(METRIC_SNAPSHOT_FETCHES);
     this.snapshotFailures = host.defineCounter(METRIC_SNAPSHOT_FAILURES);
     this.snapshotAge = host.defineGauge(METRIC_SNAPSHOT_AGE);
@@ -104,6 +108,10 @@ export class FilterMetrics {
 
   countHold(): void {
     host.incrementCounter(this.holds);
+  }
+
+  countHoldTokenDropped(): void {
+    host.incrementCounter(this.holdTokensDropped);
   }
 
   /** A snapshot fetch from the sidecar succeeded (ok) or failed. */

@@ -11,6 +11,7 @@ import {
   HEADER_DECISION,
   HEADER_DECISION_ID,
   HEADER_DEGRADED,
+  HEADER_HOLD_TOKEN,
   HEADER_METHOD,
   HEADER_NODE,
   HEADER_PATH,
@@ -28,6 +29,7 @@ export const FORGED_DECISION_ID: u32 = 2;
 export const FORGED_NODE: u32 = 4;
 export const FORGED_DEGRADED: u32 = 8;
 export const FORGED_REASON: u32 = 16;
+export const FORGED_HOLD_TOKEN: u32 = 32;
 
 const PATH: i32 = 0;
 const METHOD: i32 = 1;
@@ -53,6 +55,7 @@ const NAMES = new HeaderNames([
   HEADER_NODE,
   HEADER_DEGRADED,
   HEADER_REASON,
+  HEADER_HOLD_TOKEN,
 ]);
 
 /**

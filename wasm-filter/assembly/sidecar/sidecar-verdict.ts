@@ -1,14 +1,15 @@
 // Reads the sidecar's summary headers into a verdict. The filter never parses
 // the response body: the sidecar answers 200 with the decision summarised in
 // x-atp-* headers (contract in wasm-filter/README.md). Anything missing or
-// malformed is a sidecar failure, never an allow. The headers are checked in
-// place in the borrowed header map; only the values the request keeps become
-// strings. No host calls.
+// malformed is a sidecar failure, never an allow (optional headers that are
+// malformed are dropped). The headers are checked in place in the borrowed
+// header map; only the values the request keeps become strings. No host calls.
 
 import {
   HEADER_DECISION,
   HEADER_DECISION_ID,
   HEADER_DEGRADED,
+  HEADER_HOLD_TOKEN,
   HEADER_MODEL_VERSION,
   HEADER_NODE,
   HEADER_RULES_VERSION,
@@ -22,6 +23,7 @@ import {
 import { HeaderNames, HeaderSlots } from '../host/header-map-reader';
 import { NO_UNITS, parseUnitsList } from '../cache/margin-book';
 import { bytesEqual } from '../text/byte-writer';
+import { isHoldTokenBytes } from './hold-token';
 import { isIdentifierBytes, isIdentifierList } from '../text/identifiers';
 
 const STATUS: i32 = 0;
@@ -32,6 +34,7 @@ const DEGRADED: i32 = 4;
 const MODEL_VERSION: i32 = 5;
 const RULES_VERSION: i32 = 6;
 const UNITS_P10: i32 = 7;
+const HOLD_TOKEN: i32 = 8;
 
 const SUMMARY = new HeaderSlots(
   new HeaderNames([
@@ -43,6 +46,7 @@ const SUMMARY = new HeaderSlots(
     HEADER_MODEL_VERSION,
     HEADER_RULES_VERSION,
     HEADER_UNITS_P10,
+    HEADER_HOLD_TOKEN,
   ]),
 );
 const STATUS_OK = '200';
@@ -68,6 +72,13 @@ export class Verdict {
   /** x-atp-units-p10, parsed: how many values (NO_UNITS when absent or malformed), in `units`. */
   unitsCount: i32 = NO_UNITS;
   units: Int64Array = new Int64Array(MAX_CHECKOUT_ITEMS);
+  /**
+   * The allow's hold token (x-atp-hold-token), for this request's upstream only; empty when absent,
+   * malformed (see holdTokenDropped) or not an allow. Never cached: a cached answer has no hold.
+   */
+  holdToken: string = '';
+  /** The sidecar sent a hold token that is not one (hold-token.ts): dropped, and counted. */
+  holdTokenDropped: bool = false;
   /** Why a FAILURE is one, for logs and metrics. */
   failure: string = '';
 
@@ -79,6 +90,8 @@ export class Verdict {
     this.rulesVersion = '';
     this.modelVersion = '';
     this.unitsCount = NO_UNITS;
+    this.holdToken = '';
+    this.holdTokenDropped = false;
     this.failure = '';
     return this;
   }
@@ -131,6 +144,12 @@ export function readVerdict(base: usize, length: i32, rulesInForce: string, mode
   if (v.rulesVersion.length > 0) lastRulesVersion = v.rulesVersion;
   if (v.modelVersion.length > 0) lastModelVersion = v.modelVersion;
   v.unitsCount = parseUnitsList(h.valuePtr(UNITS_P10), h.valueSize(UNITS_P10), v.units);
+  // Only an allow holds stock; a token on anything else has nothing to release and is ignored.
+  if (v.kind == VerdictKind.ALLOW && h.has(HOLD_TOKEN)) {
+    if (isHoldTokenBytes(h.valuePtr(HOLD_TOKEN), h.valueSize(HOLD_TOKEN)))
+      v.holdToken = h.valueOrEmpty(HOLD_TOKEN);
+    else v.holdTokenDropped = true;
+  }
   return v;
 }
 

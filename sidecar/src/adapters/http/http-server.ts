@@ -217,8 +217,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   if (req.method !== 'POST') {
     throw new AtpError(ERR.METHOD_NOT_ALLOWED, `use POST, not ${req.method}`);
   }
-  const ctype = req.headers['content-type'] ?? '';
-  if (!ctype.startsWith('application/json')) {
+  // The media type alone, parameters (charset) aside: `application/jsonx` is not JSON.
+  const mediaType = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  if (mediaType !== 'application/json') {
     throw new AtpError(ERR.UNSUPPORTED_MEDIA_TYPE, 'content-type must be application/json');
   }
   const body = await readBody(req, MAX_REQUEST_BODY_BYTES);

@@ -7,6 +7,7 @@
  * path, so the drift part only counts (typed arrays, no allocation); the
  * audit copies a row only for the sampled requests.
  */
+import { driftRecordKey } from '@mercato/features/drift/record-key';
 import { FEATURE_COUNT, featureSchemaHash } from '@mercato/features/feature-vector';
 import { N, NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '@mercato/features/record-layout';
 import type { NodeDirectory } from '@mercato/features/store-ports';
@@ -39,7 +40,15 @@ export function observeServed(
       if (cand.hard !== null) continue;
       const offset = (layout[cand.slot * 2] ?? 0) * FEATURE_COUNT;
       const p = scores.p(cand.slot);
-      drift?.observe(model.version, baseline, batch, offset, p, nowMs);
+      drift?.observe(
+        model.version,
+        baseline,
+        batch,
+        offset,
+        p,
+        driftRecordKey(item.ctx.sku, cand.retrieved.node.nodeId),
+        nowMs,
+      );
       if (!sampled) continue;
       const i = cand.retrieved.index;
       audit!.record({
