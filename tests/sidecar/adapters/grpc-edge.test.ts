@@ -67,3 +67,48 @@ t.test('gRPC refuses a bad field with INVALID_ARGUMENT naming it', async (t) => 
   t.match(err.details, /items\[0\]\.qty/);
   t.same(err.metadata.get('atp-error-field'), ['items[0].qty']);
 });
+
+t.test('gRPC garbage bytes are INVALID_ARGUMENT, not INTERNAL, and the server keeps serving', async (t) => {
+  const sc = tinySidecar();
+  const { grpcPort } = await sc.start();
+  const raw = new grpc.Client(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
+  const c = client(grpcPort);
+  t.teardown(async () => {
+    raw.close();
+    c.close();
+    await sc.stop();
+  });
+  const send = (method: string, bytes: Buffer) =>
+    new Promise<grpc.ServiceError | null>((resolve) =>
+      raw.makeUnaryRequest(
+        `/mercato.atp.v1.AvailabilityService/${method}`,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        (err) => resolve(err),
+      ),
+    );
+  // Issue 16 finding 7: bytes that are no protobuf message (a truncated varint, text) are refused as
+  // undecodable; bytes that decode to some message are refused by the validator, naming the field.
+  const cases: [Buffer, RegExp][] = [
+    [Buffer.from([0xff, 0xff, 0xff]), /not a protobuf/],
+    [Buffer.from('not protobuf'), /not a protobuf/],
+    [Buffer.from([0x0f, 0x01]), /./],
+  ];
+  for (const [bytes, details] of cases) {
+    for (const method of ['Check', 'CheckBatch']) {
+      const err = await send(method, bytes);
+      const what = `${method} ${bytes.toString('hex')}`;
+      t.equal(err?.code, grpc.status.INVALID_ARGUMENT, `${what}: INVALID_ARGUMENT (${err?.details})`);
+      t.match(err?.details ?? '', details, `${what}: says why`);
+      t.equal(err?.metadata.get('atp-error-field').length, 1, `${what}: names a field`);
+    }
+  }
+  const res = await call(c, 'Check', {
+    request_id: 'g-after',
+    buyer_zone: 'Z1-1',
+    channel: 'checkout',
+    items: [{ sku: 'IN-STOCK', qty: 1 }],
+  });
+  t.equal(res.decision, 'allow', 'still serving');
+});

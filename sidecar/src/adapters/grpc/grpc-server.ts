@@ -46,6 +46,31 @@ export function availabilityServiceDefinition(): grpc.ServiceDefinition {
   return pkg.mercato.atp.v1.AvailabilityService.service;
 }
 
+/** What a request that is no protobuf message decodes to: the handler answers INVALID_ARGUMENT. */
+const UNDECODABLE = Symbol('undecodable request');
+
+/**
+ * The service definition with request decoding that cannot throw: grpc-js
+ * answers a throwing deserializer with INTERNAL, but bytes that are no
+ * message of the method's type are the caller's fault (issue 16 finding 7).
+ */
+function tolerantDefinition(def: grpc.ServiceDefinition): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const [name, m] of Object.entries(def)) {
+    out[name] = {
+      ...m,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return m.requestDeserialize(bytes);
+        } catch (err) {
+          return { [UNDECODABLE]: (err as Error).message };
+        }
+      },
+    };
+  }
+  return out as grpc.ServiceDefinition;
+}
+
 type ServingStatus = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
 
 export interface GrpcEdgeOptions {
@@ -66,7 +91,7 @@ export class GrpcEdge {
 
   async start(): Promise<number> {
     const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES });
-    server.addService(availabilityServiceDefinition(), {
+    server.addService(tolerantDefinition(availabilityServiceDefinition()), {
       Check: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
         this.handle(call, false, cb),
       CheckBatch: (call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) =>
@@ -118,7 +143,12 @@ export class GrpcEdge {
     Promise.resolve()
       .then(async () => {
         // proto3 has no "absent" for strings: an empty region means "use the sidecar's own".
-        const msg = call.request as Record<string, unknown>;
+        const msg = call.request as Record<string | symbol, unknown>;
+        if (msg[UNDECODABLE] !== undefined)
+          throw new ContractError(
+            '$',
+            `the request is not a protobuf ${ATP_SERVICE_NAME} message (${String(msg[UNDECODABLE])})`,
+          );
         const normalized = msg.region === '' ? { ...msg, region: undefined } : msg;
         const request = parseRegionalRequest(normalized, this.opts.region);
         if (batch && request.channel !== 'browse')
