@@ -162,8 +162,11 @@ export class HttpEdge {
       throw new ContractError('channel', `check-batch serves "browse" (up to ${MAX_BROWSE_ITEMS} SKUs)`);
     }
     const decision = await this.opts.service.check(request, ctx);
-    if (ctx.deadlineAt !== undefined && performance.now() > ctx.deadlineAt) {
-      throw new AtpError(ERR.DEADLINE_EXCEEDED, 'decided after the deadline');
+    const late = ctx.deadlineAt !== undefined && performance.now() > ctx.deadlineAt;
+    if (late || res.destroyed) {
+      // Nobody will receive this answer's hold token: give its holds back now rather than at their TTL.
+      this.releaseUnanswered(decision);
+      if (late) throw new AtpError(ERR.DEADLINE_EXCEEDED, 'decided after the deadline');
     }
     setDecisionHeaders(res, decision);
     if (decision.channel === 'checkout' && decision.decision === 'allow') {
@@ -196,6 +199,17 @@ export class HttpEdge {
       decision_id: decisionId,
       [confirm ? 'confirmed' : 'released']: results.filter(Boolean).length,
     });
+  }
+
+  /** Releases the holds of a checkout allow whose answer cannot reach its caller (best effort, not awaited). */
+  private releaseUnanswered(decision: CheckResponse): void {
+    const store = this.opts.reservations;
+    if (store === undefined || decision.channel !== 'checkout' || decision.decision !== 'allow') return;
+    for (const item of decision.items) {
+      store.release(item.sku, decision.decisionId).catch(() => {
+        // The hold expires at its TTL anyway.
+      });
+    }
   }
 
   private checkHoldToken(token: unknown, decisionId: string, required: boolean): void {
