@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
+import { defaultControlSnapshot } from '../../../proto/v1/control-snapshot.js';
 import { loadAtpPackage } from '../../../sidecar/src/adapters/grpc/grpc-server.js';
 import { tinySidecar } from '../../helpers/tiny-world.js';
 
@@ -111,4 +112,60 @@ t.test('gRPC garbage bytes are INVALID_ARGUMENT, not INTERNAL, and the server ke
     items: [{ sku: 'IN-STOCK', qty: 1 }],
   });
   t.equal(res.decision, 'allow', 'still serving');
+});
+
+t.test('gRPC carries the experiment tag: the sidecar assigns the arm as over HTTP', async (t) => {
+  const sc = tinySidecar({ recentDecisions: 16 });
+  sc.control.setSnapshot({
+    ...defaultControlSnapshot('rules-only'),
+    version: 2,
+    experiments: [
+      {
+        id: 'ab-1',
+        revision: 1,
+        state: 'running',
+        salt: 'ab-1',
+        routes: ['/checkout'],
+        regions: ['eu-west'],
+        arms: [
+          { name: 'control', kind: 'naive', weightBp: 5000, state: 'active' },
+          { name: 'champ', kind: 'champion', weightBp: 5000, state: 'active' },
+        ],
+        guardrail: { enabled: true, alpha: 0.05, minPromisedPerArm: 500, margin: 0 },
+      },
+    ],
+  });
+  const { grpcPort, httpPort } = await sc.start();
+  const c = client(grpcPort);
+  t.teardown(async () => {
+    c.close();
+    await sc.stop();
+  });
+  const req = (id: string, experiment: unknown) => ({
+    request_id: id,
+    buyer_zone: 'Z1-1',
+    channel: 'checkout',
+    items: [{ sku: 'IN-STOCK', qty: 1 }],
+    ...(experiment === undefined ? {} : { experiment }),
+  });
+  const armOf = async (decisionId: string) => {
+    const r = await fetch(`http://127.0.0.1:${httpPort}/v1/decisions/${decisionId}`);
+    const rec = (await r.json()) as { experiment?: string; arm?: string };
+    return rec.arm === undefined ? undefined : `${rec.experiment}:${rec.arm}`;
+  };
+  const low = await call(c, 'Check', req('g-low', { id: 'ab-1', bucket: 10 }));
+  t.equal(await armOf(low.decision_id), 'ab-1:control', 'bucket 10: the first arm');
+  const high = await call(c, 'Check', req('g-high', { id: 'ab-1', bucket: 7000, arm: '' }));
+  t.equal(
+    await armOf(high.decision_id),
+    'ab-1:champ',
+    'bucket 7000: the second arm (empty arm = none named)',
+  );
+  const none = await call(c, 'Check', req('g-none', undefined));
+  t.equal(await armOf(none.decision_id), undefined, 'no tag: outside the experiment');
+  const bad = await call(c, 'Check', req('g-bad', { id: 'ab-1', bucket: 10_000 })).catch(
+    (e: grpc.ServiceError) => e,
+  );
+  t.equal(bad.code, grpc.status.INVALID_ARGUMENT);
+  t.same(bad.metadata.get('atp-error-field'), ['experiment.bucket']);
 });

@@ -142,15 +142,14 @@ export class GrpcEdge {
     const ctx: CheckContext = { deadlineAt: deadlineAt(call.getDeadline()) };
     Promise.resolve()
       .then(async () => {
-        // proto3 has no "absent" for strings: an empty region means "use the sidecar's own".
         const msg = call.request as Record<string | symbol, unknown>;
         if (msg[UNDECODABLE] !== undefined)
           throw new ContractError(
             '$',
             `the request is not a protobuf ${ATP_SERVICE_NAME} message (${String(msg[UNDECODABLE])})`,
           );
-        const normalized = msg.region === '' ? { ...msg, region: undefined } : msg;
         const request = parseRegionalRequest(normalized, this.opts.region);
+        const normalized = proto3Absent(msg);
         if (batch && request.channel !== 'browse')
           throw new ContractError('channel', 'CheckBatch serves "browse"');
         return checkResponseToJson(await this.opts.service.check(request, ctx));
@@ -174,4 +173,21 @@ function deadlineAt(deadline: grpc.Deadline): number {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   const remaining = Number.isFinite(ms) ? ms - Date.now() : DEFAULT_DEADLINE_MS;
   return performance.now() + Math.min(remaining, DEFAULT_DEADLINE_MS * 60);
+}
+
+/**
+ * proto3 has no "absent" for scalars: an empty region means "use the
+ * sidecar's own", an unset experiment message arrives as null, and an empty
+ * arm means the filter named none. The shared parser reads absent fields.
+ */
+function proto3Absent(msg: Record<string | symbol, unknown>): Record<string | symbol, unknown> {
+  const exp = msg.experiment as Record<string, unknown> | null | undefined;
+  if (msg.region !== '' && (exp === null || exp === undefined || exp.arm !== '')) return msg;
+  const out: Record<string | symbol, unknown> = { ...msg };
+  if (msg.region === '') out.region = undefined;
+  if (exp !== null && exp !== undefined && exp.arm === '') {
+    const { arm: _none, ...tag } = exp;
+    out.experiment = tag;
+  }
+  return out;
 }
