@@ -12,6 +12,15 @@
  * slot); every decision has its outcome within the world's horizon (the
  * drain ends with nothing missing, nothing twice); no unit promised beyond
  * free stock; every process the run started is gone afterwards.
+ *
+ * The same run plays the stream-lag fault (issue 12: "each fault scenario
+ * ends with its degradation visible in answers and metrics"): the
+ * scenario freezes the ingester (SIGSTOP) for its window and lets it catch
+ * up (SIGCONT); answers inside the window carry `stream-lag`, the sidecars
+ * count it, and the exactly-once audit above shows the pause lost and
+ * duplicated nothing. (One world for both: a world's start-up is most of
+ * its cost on this machine.) The other faults play in
+ * world-fault-sequence.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -40,7 +49,7 @@ function ndjson(path: string): Record<string, unknown>[] {
 }
 
 t.test(
-  'a short closed-loop world: events applied once, every decision with its outcome, nothing promised beyond stock',
+  'a short closed-loop world with a stream-lag window: events applied once, every decision with its outcome, the lag visible, nothing promised beyond stock',
   { skip: !kcatAvailable() || !redisServerAvailable() ? 'needs kcat and redis-server' : false },
   async (t) => {
     const outDir = mkdtempSync(join(tmpdir(), 'atp-world-'));
@@ -51,8 +60,9 @@ t.test(
         seed: 3,
         sim: WORLD_PRESETS.small,
         warmupHours: 0.5,
-        liveMinutes: 2,
+        liveMinutes: 4,
         answerTimeoutMs: MS_PER_MIN,
+        scenario: 'stream-lag',
       },
       policy: 'model',
       sidecars: 2,
@@ -103,6 +113,20 @@ t.test(
 
     // No unit promised beyond free stock.
     t.equal(s.promisedBeyondStock, 0, 'no promise beyond free physical stock');
+
+    // The stream-lag window: visible in answers and in the sidecars' counters.
+    const w = s.scenario.window;
+    t.ok(w !== null, 'the scenario had a window');
+    t.equal(s.scenario.supervisorFault, 'pause-ingester');
+    if (w !== null) {
+      t.comment(
+        `window ${(w.fromMs - s.timeline.liveFromMs) / MS_PER_MIN}-${(w.untilMs - s.timeline.liveFromMs) / MS_PER_MIN} min; at its end ${JSON.stringify(r.sidecarDegradationsAtWindowEnd)}`,
+      );
+    }
+    t.ok((s.degradations.byReason['stream-lag'] ?? 0) > 0, 'answers carried stream-lag');
+    const atEnd = r.sidecarDegradationsAtWindowEnd ?? {};
+    const counted = Object.values(atEnd).reduce((n, m) => n + (m['stream-lag'] ?? 0), 0);
+    t.ok(counted > 0, `atp_degradations_total{degradation="stream-lag"} > 0 at the window end (${counted})`);
 
     // The reports and a clean shutdown.
     t.ok(

@@ -16,8 +16,8 @@
  *   `control-plane` (the sidecars call the watch lost after
  *   CONTROL_LOST_AFTER_MS wall, so this window is the longest).
  *
- * The steady scenario is the closed-loop test (world-closed-loop.test.ts);
- * stream-lag alone is also world-scenarios.test.ts.
+ * A steady world with a stream-lag window is the closed-loop test
+ * (world-closed-loop.test.ts).
  *
  * NOT YET GREEN, so skipped unless ATP_WORLD_FAULT_SEQUENCE=1: on the shared
  * 2-core box (load average ~20 on 2026-12-02) almost every checkout of this
