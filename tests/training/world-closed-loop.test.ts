@@ -13,6 +13,12 @@
  * drain ends with nothing missing, nothing twice); no unit promised beyond
  * free stock; every process the run started is gone afterwards.
  *
+ * The world runs as a 50/50 experiment, model vs naive ATP by session key
+ * (policy `ab`, issue 13's closed-loop A/B): both arms decide, the
+ * sample-ratio check passes, and the business-impact report compares them
+ * with intervals (a short world has too few oversells for the interval to
+ * exclude 0: the full run is `npm run world -- --policy ab`, bench/RESULTS.md).
+ *
  * The same run plays the stream-lag fault (issue 12: "each fault scenario
  * ends with its degradation visible in answers and metrics"): the
  * scenario freezes the ingester (SIGSTOP) for its window and lets it catch
@@ -64,7 +70,7 @@ t.test(
         answerTimeoutMs: MS_PER_MIN,
         scenario: 'stream-lag',
       },
-      policy: 'model',
+      policy: 'ab',
       sidecars: 2,
       // Slow enough for a loaded 2-core machine: 20 checkouts/s wall through 2 pods.
       speed: 20,
@@ -127,6 +133,26 @@ t.test(
     const atEnd = r.sidecarDegradationsAtWindowEnd ?? {};
     const counted = Object.values(atEnd).reduce((n, m) => n + (m['stream-lag'] ?? 0), 0);
     t.ok(counted > 0, `atp_degradations_total{degradation="stream-lag"} > 0 at the window end (${counted})`);
+
+    // The A/B: both arms decided, in the planned shares, and the report compares them with intervals.
+    const ab = r.ab;
+    t.ok(ab !== null, 'the A/B summary was read from the business-impact report');
+    if (ab !== null) {
+      t.comment(`A/B ${JSON.stringify(ab)}`);
+      const control = ab.decisions[ab.control] ?? 0;
+      const treatment = ab.decisions[ab.treatment] ?? 0;
+      t.ok(control > 0 && treatment > 0, `both arms decided (naive ${control}, model ${treatment})`);
+      t.equal(ab.srmMismatch, false, 'the sample-ratio check passes on a 50/50 split');
+      for (const [name, d] of [
+        ['promise rate', ab.promiseRate],
+        ['realized oversell', ab.oversellRate],
+      ] as const) {
+        t.ok(d !== null, `${name}: model - naive has an interval`);
+        if (d !== null) t.ok(d.lower <= d.estimate && d.estimate <= d.upper, `${name}: ${JSON.stringify(d)}`);
+      }
+      const html = readFileSync(ab.html, 'utf8');
+      t.ok(html.includes(ab.treatment) && html.includes(ab.control), 'the HTML report names both arms');
+    }
 
     // The reports and a clean shutdown.
     t.ok(

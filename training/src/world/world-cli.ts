@@ -69,7 +69,7 @@ export function worldProgram(): Command {
     )
     .option(
       '--policy <p>',
-      'model (the promoted bundle decides) | naive (sidecars enforce naive ATP) (default model)',
+      'model (the promoted bundle decides) | naive (sidecars enforce naive ATP) | ab (both, 50/50 by session key, with the business-impact report) (default model)',
     )
     .option('--seed <k>', 'world seed (default 1)')
     .option('--sidecars <n>', `sidecar pods, each with its data plane (default ${DEFAULT_SIDECARS})`)

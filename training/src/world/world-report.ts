@@ -35,6 +35,22 @@ export function summaryLines(r: WorldRunResult): string[] {
     `drained ${s.drained} (missing outcomes ${s.outcomes.missing}, duplicates ${s.outcomes.duplicates}, ground truth missing ${s.groundTruthMissing})`,
     `Redis vs world view: ${r.audit.equal ? 'equal' : `${r.audit.mismatched} of ${r.audit.pairs} pairs differ`} (${r.audit.pairs} pairs)`,
     ...sectionLines(r),
+    ...abLines(r),
+  ];
+}
+
+/** Policy `ab`: the model arm minus the naive arm, with the report's intervals. */
+function abLines(r: WorldRunResult): string[] {
+  const ab = r.ab;
+  if (ab === null || ab === undefined) return [];
+  const d = (x: { estimate: number; lower: number; upper: number } | null) =>
+    x === null ? 'n/a' : `${pct(x.estimate)} [${pct(x.lower)}, ${pct(x.upper)}]`;
+  const decisions = Object.entries(ab.decisions)
+    .map(([arm, n]) => `${arm} ${n}`)
+    .join(', ');
+  const srm = ab.srmMismatch === null ? 'not run' : ab.srmMismatch ? 'MISMATCH' : 'ok';
+  return [
+    `A/B ${ab.treatment} - ${ab.control} (${Math.round(ab.confidence * 100)}% intervals): promise rate ${d(ab.promiseRate)}, realized oversell ${d(ab.oversellRate)}; decisions ${decisions}; sample ratio ${srm}; report ${ab.html}`,
   ];
 }
 

@@ -33,9 +33,16 @@ import { AtpError } from '@mercato/platform/errors';
 import { encodeNodeInfo } from '@mercato/proto/v1/node-directory';
 import { ERR } from '../errors.js';
 import { resolveSimConfig } from '../simulator/sim-config.js';
-import { DataPlaneRouter, type RouterStats } from './adapters/data-plane-router.js';
+import { DataPlaneRouter, DEFAULT_CHECKOUT_PATH, type RouterStats } from './adapters/data-plane-router.js';
 import { KafkaEventSink } from './adapters/kafka-event-sink.js';
 import { KafkaOutcomeSink } from './adapters/kafka-outcome-sink.js';
+import {
+  AB_REPORT_HTML,
+  AB_REPORT_JSON,
+  type AbSummary,
+  abReport,
+  startAbExperiment,
+} from './supervisor/ab-experiment.js';
 import { freePort } from './supervisor/free-port.js';
 import { type OrderService, sidecarHoldConfirmer, startOrderService } from './supervisor/order-service.js';
 import { type JoinFigures, startOutcomeJoin } from './supervisor/outcome-join.js';
@@ -113,6 +120,8 @@ export interface WorldRunResult {
   orderServiceReceived: number;
   /** The outcome join's figures (atp-evaluate run on the decision stream and the outcome topic); null: it never answered. */
   evaluation: JoinFigures | null;
+  /** Policy `ab`: the model arm against the naive arm from the business-impact report; null otherwise. */
+  ab: AbSummary | null;
   /** Per simulated minute of the live phase, and the latencies (the report's charts). */
   series: WorldSeries;
   wallSeconds: { setup: number; warmup: number; services: number; live: number; total: number };
@@ -176,6 +185,11 @@ export async function runWorld(o: WorldRunOptions): Promise<WorldRunResult> {
     });
     const stack = infra;
     checkAborted();
+    if (o.policy === 'ab') {
+      // Before the sidecars start: their first snapshot carries the experiment.
+      await startAbExperiment(stack, DEFAULT_CHECKOUT_PATH);
+      say(`[world] A/B experiment started: naive vs model, 50/50 by session key`);
+    }
     orders = await startOrderService(sidecarHoldConfirmer(() => services?.pods.map((p) => p.httpPort) ?? []));
     events.sink = new KafkaEventSink({
       region,
@@ -304,6 +318,8 @@ export async function runWorld(o: WorldRunOptions): Promise<WorldRunResult> {
     );
     const evaluation = await outcomeJoin.figures(driver.timeline.liveUntilMs);
     say(`[world] outcome join: ${evaluation === null ? 'no answer' : `${evaluation.totals.length} row(s)`}`);
+    const ab = o.policy === 'ab' ? await abReport(stack, o.outDir) : null;
+    if (ab !== null) say(`[world] A/B report: ${ab.html}`);
     const sidecarDegradations: Record<string, Record<string, number>> = {};
     for (const pod of services.pods) {
       sidecarDegradations[pod.id] = await scrapeDegradations(`http://127.0.0.1:${pod.httpPort}/metrics`);
@@ -324,6 +340,7 @@ export async function runWorld(o: WorldRunOptions): Promise<WorldRunResult> {
       windowCounters: faults.windows,
       orderServiceReceived: orders.received,
       evaluation,
+      ab,
       series: worldSeries(driver.decisions(), driver.timeline.liveFromMs),
       wallSeconds: { setup: setupS, warmup: warmupS, services: servicesS, live: liveS, total: lap(t0) },
     };
@@ -351,6 +368,11 @@ export const RUN_ARTIFACTS = [
   'events.ndjson',
   'outcomes.ndjson',
   'node-directory.ndjson',
+  'evaluation.sqlite',
+  'evaluation.sqlite-wal',
+  'evaluation.sqlite-shm',
+  AB_REPORT_HTML,
+  AB_REPORT_JSON,
 ];
 
 function clearRunDir(dir: string): void {

@@ -17,8 +17,12 @@ import { LISTENING_RE, type WorldInfra } from './world-stack.js';
 export const WORLD_FILTER_TIMEOUT_MS = 60;
 export const INGEST_STARTED_RE = /ingest started/;
 
-export type WorldPolicy = 'model' | 'naive';
-export const WORLD_POLICIES: readonly WorldPolicy[] = ['model', 'naive'];
+/**
+ * Who decides: the promoted model, naive ATP (`serve --enforce naive`), or
+ * both in one world as a 50/50 experiment by session key (ab-experiment.ts).
+ */
+export type WorldPolicy = 'model' | 'naive' | 'ab';
+export const WORLD_POLICIES: readonly WorldPolicy[] = ['model', 'naive', 'ab'];
 
 export interface WorldServicesOptions {
   clockSpec: string;
