@@ -7,7 +7,11 @@
  * rate within PROMISE_RATE_TOLERANCE (absolute). Both runs are printed; a
  * missed bound is reported as MISSED (exit 1), never loosened.
  *
- *   node --import tsx bench/world.bench.ts [--minutes 30] [--seed 2] [--speed 5] [--world default|small] [--filter-timeout-ms 500]
+ *   node --import tsx bench/world.bench.ts [--minutes 30] [--seed 2] [--speed 5] [--world default|small] [--filter-timeout-ms 500] [--ab]
+ *
+ * `--ab` runs ONE world as a 50/50 experiment by session key (policy `ab`):
+ * both arms in the same world, read from the outcome join per arm, with the
+ * business-impact report's intervals beside the bound.
  *
  * Speed and filter budget default to what a shared 2-core box sustains: at
  * x60 with the 60 ms filter budget, a loaded box answered almost every
@@ -22,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { createProgram, EXIT_FAILED, EXIT_OK, onAction, runProgram } from '../platform/src/flags.js';
 import { runMain } from '../platform/src/run-main.js';
 import { realNumberFlag, wholeNumberFlag } from '../training/src/cli/number-flags.js';
+import { AB_CONTROL_TAG, AB_TREATMENT_TAG } from '../training/src/world/supervisor/ab-experiment.js';
 import type { WorldPolicy } from '../training/src/world/supervisor/world-services.js';
 import { isWorldPresetName, WORLD_PRESETS } from '../training/src/world/world-presets.js';
 import { summaryLines, writeWorldReport } from '../training/src/world/world-report.js';
@@ -63,6 +68,7 @@ export function compareWorlds(model: WorldRunResult, naive: WorldRunResult): Wor
 }
 
 interface BenchFlags {
+  ab?: boolean;
   minutes?: string;
   seed?: string;
   speed?: string;
@@ -87,6 +93,7 @@ async function bench(f: BenchFlags): Promise<number> {
   );
   const preset = f.world ?? 'default';
   if (!isWorldPresetName(preset)) throw new Error(`--world: expected default or small, got "${preset}"`);
+  if (f.ab === true) return abBench({ seed, liveMinutes, speed, filterTimeoutMs, preset });
   const results: Partial<Record<WorldPolicy, WorldRunResult>> = {};
   for (const policy of ['model', 'naive'] as const) {
     const outDir = join(OUT_DIR, `world-${policy}`);
@@ -121,13 +128,85 @@ async function bench(f: BenchFlags): Promise<number> {
   return c.met ? EXIT_OK : EXIT_FAILED;
 }
 
+/** One arm's figures summed over model versions, from the outcome join's roll-up. */
+export function armRates(
+  r: WorldRunResult,
+  arm: string,
+): { promiseRate: number | null; oversellRate: number | null; promised: number } {
+  const rows = (r.evaluation?.totals ?? []).filter((x) => x.arm === arm);
+  const sum = (k: string) =>
+    rows.reduce(
+      (a, x) => ({
+        successes: a.successes + (x.rates[k]?.successes ?? 0),
+        trials: a.trials + (x.rates[k]?.trials ?? 0),
+      }),
+      { successes: 0, trials: 0 },
+    );
+  const promise = sum('promiseRate');
+  const oversell = sum('oversellRate');
+  return {
+    promiseRate: promise.trials === 0 ? null : promise.successes / promise.trials,
+    oversellRate: oversell.trials === 0 ? null : oversell.successes / oversell.trials,
+    promised: promise.successes,
+  };
+}
+
+async function abBench(o: {
+  seed: number;
+  liveMinutes: number;
+  speed: number;
+  filterTimeoutMs: number;
+  preset: keyof typeof WORLD_PRESETS;
+}): Promise<number> {
+  const outDir = join(OUT_DIR, 'world-ab');
+  const r = await runWorld({
+    world: { seed: o.seed, liveMinutes: o.liveMinutes, sim: WORLD_PRESETS[o.preset] },
+    policy: 'ab',
+    sidecars: 2,
+    speed: o.speed,
+    filterTimeoutMs: o.filterTimeoutMs,
+    outDir,
+  });
+  writeWorldReport(outDir, r);
+  process.stdout.write(`\n${summaryLines(r).join('\n')}\n`);
+  const model = armRates(r, AB_TREATMENT_TAG);
+  const naive = armRates(r, AB_CONTROL_TAG);
+  const oversellRatio =
+    model.oversellRate === null || naive.oversellRate === null || naive.oversellRate === 0
+      ? null
+      : model.oversellRate / naive.oversellRate;
+  const promiseRateGap =
+    model.promiseRate === null || naive.promiseRate === null
+      ? null
+      : Math.abs(model.promiseRate - naive.promiseRate);
+  const met =
+    oversellRatio !== null &&
+    oversellRatio <= OVERSELL_RATIO_BOUND &&
+    promiseRateGap !== null &&
+    promiseRateGap <= PROMISE_RATE_TOLERANCE;
+  const pct = (v: number | null) => (v === null ? 'n/a' : `${(v * 100).toFixed(2)}%`);
+  process.stdout.write(
+    `\nA/B in one world (outcome join, per arm): model promise ${pct(model.promiseRate)}, oversell ${pct(model.oversellRate)}; ` +
+      `naive promise ${pct(naive.promiseRate)}, oversell ${pct(naive.oversellRate)}\n` +
+      `oversell ratio ${oversellRatio === null ? 'n/a' : oversellRatio.toFixed(3)} (bound <= ${OVERSELL_RATIO_BOUND}), ` +
+      `promise rate gap ${pct(promiseRateGap)} (bound <= ${pct(PROMISE_RATE_TOLERANCE)}): ${met ? 'MET' : 'MISSED'}\n`,
+  );
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(
+    join(OUT_DIR, 'world-ab.json'),
+    `${JSON.stringify({ ...o, model, naive, oversellRatio, promiseRateGap, met, ab: r.ab }, null, 2)}\n`,
+  );
+  return met ? EXIT_OK : EXIT_FAILED;
+}
+
 export function main(argv: readonly string[]): Promise<number> {
   const program = createProgram('world.bench', 'model vs naive ATP in the closed-loop world, same seed')
     .option('--minutes <n>', 'simulated live minutes per run (default 30)')
     .option('--seed <k>', 'world seed (default 2, the held-out world)')
     .option('--speed <x>', `world clock speed (default ${BENCH_SPEED})`)
     .option('--filter-timeout-ms <ms>', `the filter's sidecar budget (default ${BENCH_FILTER_TIMEOUT_MS})`)
-    .option('--world <name>', 'default | small (default default)');
+    .option('--world <name>', 'default | small (default default)')
+    .option('--ab', 'one world, model vs naive as a 50/50 experiment by session key');
   onAction(program, (f: BenchFlags) => bench(f));
   return runProgram(program, argv);
 }
