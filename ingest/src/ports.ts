@@ -99,6 +99,11 @@ export interface StoreEpochs {
   lost(): Promise<boolean>;
   /** Starts a new epoch (state refilling); returns its id. */
   begin(nowMs: number): Promise<string>;
+  /**
+   * The current epoch's id while it is refilling (null: ready, or none): an
+   * ingester that starts and finds one finishes the refill another left.
+   */
+  refilling(): Promise<string | null>;
   /** The epoch's SKUs are refilled; false when another epoch replaced it meanwhile. */
   ready(id: string): Promise<boolean>;
 }

@@ -20,6 +20,8 @@ interface Refill {
   id: string;
   /** Partition -> log end when the refill began: replayed once committed up to it. */
   targets: Map<number, string>;
+  /** The group was rewound (or had nothing committed): until then, committed offsets prove nothing. */
+  rewound: boolean;
 }
 
 export interface StoreEpochKeeperDeps {
@@ -34,6 +36,8 @@ export class StoreEpochKeeper {
   private periodic: Periodic | null = null;
   /** Epochs begun (a metric-like count for tests and logs). */
   epochsBegun = 0;
+  /** Whether the first tick looked for an epoch another ingester left refilling. */
+  private resumeChecked = false;
 
   constructor(private readonly deps: StoreEpochKeeperDeps) {}
 
@@ -66,22 +70,37 @@ export class StoreEpochKeeper {
   async tick(): Promise<void> {
     const { epochs, source, log } = this.deps;
     if (await epochs.lost()) {
-      // A loss during a refill starts over: what was replayed may be gone too.
+      // The log ends first: a failure here leaves no epoch begun, and the next tick tries again.
+      const targets = await source.highWatermarks();
       const id = await epochs.begin(this.deps.clock());
       this.epochsBegun++;
-      const targets = await source.highWatermarks();
+      this.resumeChecked = true;
       log.warn({ epoch: id }, 'feature store lost its state: new epoch, replaying the log');
-      if ((await source.committedOffsets()).size === 0) {
-        // A group that never committed reads the log from its start anyway: nothing to rewind.
-      } else if (source.rewindToStart === undefined) {
-        log.error({ epoch: id }, 'this event source cannot replay: the epoch stays refilling');
-      } else {
-        await source.rewindToStart();
+      // A loss during a refill starts over: what was replayed may be gone too.
+      this.refill = { id, targets, rewound: false };
+    } else if (this.refill === null && !this.resumeChecked) {
+      // At start: an epoch another ingester left refilling (it stopped, or failed between its steps) is ours to finish.
+      this.resumeChecked = true;
+      const id = await epochs.refilling();
+      if (id !== null) {
+        log.warn({ epoch: id }, 'the feature store epoch is refilling: replaying the log to finish it');
+        this.refill = { id, targets: await source.highWatermarks(), rewound: false };
       }
-      this.refill = { id, targets };
     }
     const refill = this.refill;
     if (refill === null) return;
+    if (!refill.rewound) {
+      if ((await source.committedOffsets()).size === 0) {
+        // A group that never committed reads the log from its start anyway: nothing to rewind.
+      } else if (source.rewindToStart === undefined) {
+        log.error({ epoch: refill.id }, 'this event source cannot replay: the epoch stays refilling');
+        return;
+      } else {
+        // A failed rewind throws here and is tried again on the next tick; the epoch stays refilling.
+        await source.rewindToStart();
+      }
+      refill.rewound = true;
+    }
     const committed = await source.committedOffsets();
     for (const [partition, end] of refill.targets) {
       if (BigInt(end) === 0n) continue;

@@ -171,4 +171,10 @@ export class RedisStoreEpochs {
   ready(id: string): Promise<boolean> {
     return markEpochReady(this.redis, this.region, id);
   }
+
+  async refilling(): Promise<string | null> {
+    const reading = await readEpoch(this.redis, this.region);
+    const epoch = reading.epoch;
+    return epoch === null || epoch.state !== 'refilling' || epochLost(reading) ? null : epoch.id;
+  }
 }
