@@ -150,6 +150,7 @@ export function parseCheckRequest(raw: unknown, defaults: { region?: string } = 
     const io = asObject(it, prefix);
     return { sku: reqId(io, 'sku', prefix), qty: reqInt(io, 'qty', prefix, 1, MAX_ITEM_QTY) };
   });
+  if (channel === 'checkout') refuseRepeatedSkus(items);
   const region = optString(o, 'region', '', 64) ?? defaults.region;
   if (region === undefined) throw new ContractError('region', 'expected a string, got undefined');
   return {
@@ -162,6 +163,27 @@ export function parseCheckRequest(raw: unknown, defaults: { region?: string } = 
       ? {}
       : { experiment: parseExperimentTag(o.experiment, 'experiment') }),
   };
+}
+
+/**
+ * A checkout names each SKU once: its hold is keyed by (SKU, decision), so a
+ * second line of the same SKU would be answered on the first line's hold
+ * without its units being held (an oversell). The caller sends one item
+ * with the total quantity. (Product pages hold nothing: repeats are fine.)
+ */
+function refuseRepeatedSkus(items: readonly CheckItem[]): void {
+  if (items.length < 2) return;
+  const first = new Map<string, number>();
+  items.forEach((it, i) => {
+    const j = first.get(it.sku);
+    if (j !== undefined) {
+      throw new ContractError(
+        `items[${i}].sku`,
+        `${it.sku} is already items[${j}]: send each SKU once, with the total quantity`,
+      );
+    }
+    first.set(it.sku, i);
+  });
 }
 
 /** JSON wire shape (snake_case), as the filter and HTTP clients see it. */
