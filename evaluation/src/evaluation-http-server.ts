@@ -1,7 +1,8 @@
 /**
  * The join's HTTP edge: `GET /metrics` (Prometheus), `GET /v1/evaluation`
  * (the report as JSON; `region` and `arm` narrow it, `confidence` sets the
- * interval level), `GET /healthz`. Query parameters are validated at the edge
+ * interval level), `GET /v1/decisions/<id>/outcome` (one decision's items
+ * and what became of them: outcome-lookup.ts), `GET /healthz`. Query parameters are validated at the edge
  * and refused with a 400 naming the parameter.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -10,12 +11,17 @@ import { metricsExposition, type Registry } from '@mercato/platform/metrics';
 import { closeHttp, listenHttp } from '@mercato/platform/servers';
 import { parseRegionName } from '@mercato/proto/v1/regions';
 import type { ContractError } from '@mercato/proto/v1/validate';
+import { outcomeLookupToJson } from './join/outcome-lookup.js';
 import type { SqliteJoinStore } from './join/sqlite-join-store.js';
 import { buildReport, type ReportFilter } from './report/evaluation-report.js';
 
 const ARM_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 const EXPERIMENTS_PATH = '/v1/experiments/';
 const EXPERIMENT_ID_RE = /^[a-z0-9][a-z0-9-]{0,47}$/;
+const DECISIONS_PATH = '/v1/decisions/';
+const OUTCOME_SUFFIX = '/outcome';
+/** The sidecar's decision-id alphabet (sidecar decision-routes.ts). */
+const DECISION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export class EvaluationHttpServer {
   private readonly server: Server;
@@ -68,6 +74,12 @@ export class EvaluationHttpServer {
             'id',
           );
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(a));
+      } else if (url.pathname.startsWith(DECISIONS_PATH) && url.pathname.endsWith(OUTCOME_SUFFIX)) {
+        const body = decisionOutcomeOf(
+          this.store,
+          url.pathname.slice(DECISIONS_PATH.length, url.pathname.length - OUTCOME_SUFFIX.length),
+        );
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       } else if (url.pathname === '/healthz') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       } else {
@@ -80,6 +92,30 @@ export class EvaluationHttpServer {
         .end(JSON.stringify(errorBody(e)));
     }
   }
+}
+
+/** What the store knows of one decision's outcome; errors name `decision_id`. */
+function decisionOutcomeOf(store: SqliteJoinStore, raw: string): Record<string, unknown> {
+  let id: string;
+  try {
+    id = decodeURIComponent(raw);
+  } catch {
+    id = '';
+  }
+  if (!DECISION_ID_RE.test(id))
+    throw new AtpError(
+      COMMON_ERR.INVALID_ARGUMENT,
+      'decision_id: 1-128 of A-Z a-z 0-9 . _ : -',
+      'decision_id',
+    );
+  const found = store.outcomes.lookup(id, store.watermarkMs());
+  if (found === undefined)
+    throw new AtpError(
+      COMMON_ERR.NOT_FOUND,
+      `decision ${id}: unknown to this join (not joined yet, of another region, or older than the last ${store.outcomes.maxRows} items kept)`,
+      'decision_id',
+    );
+  return outcomeLookupToJson(found);
 }
 
 /** The query of GET /v1/evaluation, validated; errors name the parameter. */

@@ -242,6 +242,8 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     observer: oversellEstimate === null ? metrics : metrics.alsoTo(oversellEstimate),
     drift,
     featureAudit,
+    // The ring keeps each scored candidate's served row with its decision (nothing copied when off).
+    servedRows: recent,
     rulesOnlyVersion: RULES_ONLY_MODEL_VERSION,
     ...(config.batchMaxAgeMs === undefined ? {} : { batchMaxAgeMs: config.batchMaxAgeMs }),
     ...(link === null

@@ -1,13 +1,17 @@
 /**
  * The decision explorer: a decision id (from an answer's x-atp-decision-id,
  * a log line, a shadow disagreement) -> the record the sidecar kept: the
- * item features it served, every candidate's scores and threshold, the
- * rules (reasons) that fired, both sides of the shadow comparison, the
- * options promised and the reservation's outcome. Only the coarse buyer
- * zone is shown: the record holds no user-level data.
+ * item features and every candidate's model input it served, every
+ * candidate's scores and threshold, the rules (reasons) that fired, both
+ * sides of the shadow comparison, the options promised and the
+ * reservation's outcome; then the order's outcome from the region's outcome
+ * join. Only the coarse buyer zone is shown: the record holds no
+ * user-level data.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, get } from './api.js';
+import { type ConsoleOutcome, OrderOutcome } from './order-outcome.tsx';
+import { ServedFeatures, type ServedRow } from './served-features.tsx';
 
 interface Side {
   available: boolean;
@@ -52,6 +56,8 @@ interface DecisionRecord {
       reason: string;
     }[];
   }[];
+  served_features: ServedRow[];
+  served_features_error?: string;
 }
 
 /** Ids of decisions the filter made itself (wasm-filter LOCAL_DECISION_ID_PREFIX). */
@@ -64,7 +70,11 @@ const side = (s: Side | null) =>
 
 export function Decisions({ initialId }: { initialId: string }) {
   const [id, setId] = useState(initialId);
-  const [found, setFound] = useState<{ sidecar: string; record: DecisionRecord } | null>(null);
+  const [found, setFound] = useState<{
+    sidecar: string;
+    record: DecisionRecord;
+    outcome?: ConsoleOutcome;
+  } | null>(null);
   const [msg, setMsg] = useState('');
   const lookUp = async (want: string) => {
     setFound(null);
@@ -173,8 +183,10 @@ export function Decisions({ initialId }: { initialId: string }) {
                   ))}
                 </tbody>
               </table>
+              <ServedFeatures sku={it.sku} rows={r.served_features ?? []} error={r.served_features_error} />
             </section>
           ))}
+          <OrderOutcome value={found?.outcome} />
         </article>
       )}
     </section>

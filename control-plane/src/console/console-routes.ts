@@ -126,7 +126,9 @@ export async function serveConsole(
     const id = decodeURIComponent(route.slice('decisions/'.length));
     if (!DECISION_ID_RE.test(id))
       throw new AtpError(ERR.INVALID_ARGUMENT, 'decision_id: 1-128 of A-Z a-z 0-9 . _ : -', 'decision_id');
-    return sendJson(res, await feed.scraper.decision(id, region));
+    const found = await feed.scraper.decision(id, region);
+    // The order's outcome, from the outcome join of the region whose sidecar kept the decision.
+    return sendJson(res, { ...found, outcome: await feed.scraper.decisionOutcome(id, found.region) });
   }
   throw new AtpError(ERR.NOT_FOUND, `no console route ${path}`);
 }

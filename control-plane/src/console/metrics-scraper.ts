@@ -14,6 +14,7 @@ import { AtpError } from '@mercato/platform/errors';
 import { Periodic } from '@mercato/platform/periodic';
 import { ContractError } from '@mercato/proto/v1/validate';
 import { ERR } from '../errors.js';
+import { type ConsoleOutcome, outcomeFromEvaluation, parseServedFeatures } from './decision-outcome.js';
 import { decisionsIn, indexScrape, overviewFigures, type Scrape, scrapeDelta } from './overview-figures.js';
 import { type OverviewPoint, OverviewSeries } from './overview-series.js';
 import { type PromSample, parsePrometheusText } from './prometheus-text.js';
@@ -170,10 +171,35 @@ export class MetricsScraper {
 
   /**
    * A decision's record from the sidecars of `region` (every sidecar target
-   * when region is null): the first that has it answers. NOT_FOUND when none.
+   * when region is null): the first that has it answers; its served feature
+   * rows are parsed and bounded (decision-outcome.ts). NOT_FOUND when none.
    */
-  async decision(id: string, region: string | null): Promise<unknown> {
-    return this.fromSidecars(region, `/v1/decisions/${encodeURIComponent(id)}`, `decision ${id}`);
+  async decision(
+    id: string,
+    region: string | null,
+  ): Promise<{ sidecar: string; region: string; record: unknown }> {
+    const found = await this.fromSidecars(
+      region,
+      `/v1/decisions/${encodeURIComponent(id)}`,
+      `decision ${id}`,
+    );
+    const record = found.record as Record<string, unknown> | null;
+    if (record === null || typeof record !== 'object' || Array.isArray(record))
+      throw new AtpError(ERR.UNAVAILABLE, `${found.sidecar}: the decision record is not an object`);
+    try {
+      record.served_features = parseServedFeatures(record.served_features);
+    } catch (err) {
+      // The rest of the record still shows; the explorer says why the rows do not.
+      record.served_features = [];
+      record.served_features_error = `${found.sidecar}: refused (${(err as Error).message.slice(0, 200)})`;
+    }
+    return found;
+  }
+
+  /** What the region's evaluation services (outcome join) know of the decision; null with a reason when nothing. */
+  decisionOutcome(id: string, region: string): Promise<ConsoleOutcome> {
+    const urls = this.targets.filter((t) => t.kind === 'evaluation' && t.region === region).map((t) => t.url);
+    return outcomeFromEvaluation(urls, id, region);
   }
 
   /** Recent shadow disagreements (model side vs baseline) of the region's sidecars. */
@@ -208,7 +234,11 @@ export class MetricsScraper {
     return this.targets.filter((t) => t.kind === 'sidecar' && (region === null || t.region === region));
   }
 
-  private async fromSidecars(region: string | null, path: string, what: string): Promise<unknown> {
+  private async fromSidecars(
+    region: string | null,
+    path: string,
+    what: string,
+  ): Promise<{ sidecar: string; region: string; record: unknown }> {
     const sidecars = this.sidecars(region);
     if (sidecars.length === 0)
       throw new AtpError(

@@ -214,6 +214,7 @@ export class OutcomeJoin {
     for (const [name, n] of this.counterDeltas) this.store.addCounter(name, n);
     for (const a of this.armDecisionDeltas.values()) this.store.addArmDecisions(a.region, a.arm, a.n);
     this.store.calibration.write(this.calibrationDeltas);
+    this.store.outcomes.prune();
     this.store.setWatermarkMs(this.watermark);
   }
 
@@ -287,6 +288,7 @@ export class OutcomeJoin {
       },
       e.tsMs + this.closeAfterMs,
     );
+    this.store.outcomes.putDecision(e, e.tsMs + this.closeAfterMs);
     this.nextCloseMs = Math.min(this.nextCloseMs, e.tsMs + this.closeAfterMs);
     const armKey = `${ds.region}\t${ds.arm}`;
     const armDelta = this.armDecisionDeltas.get(armKey) ?? { region: ds.region, arm: ds.arm, n: 0 };
@@ -329,6 +331,7 @@ export class OutcomeJoin {
       return;
     }
     this.store.setItemOutcome(o.decisionId, o.sku, o.status);
+    this.store.outcomes.putOutcome(o);
     // Fulfilled or short-picked says whether the stock was there; cancellations say nothing about it.
     if (
       item.p !== null &&

@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { CalibrationTable } from '../calibration/calibration-table.js';
 import { EVALUATION_ERR } from '../evaluation-errors.js';
 import { AGGREGATE_COLUMNS, type AggregateCounts, JOIN_COUNTERS, type JoinCounter } from './join-counts.js';
+import { OutcomeLookup } from './outcome-lookup.js';
 import { SEGMENT_COLUMNS, type Segment } from './segment.js';
 
 type Db = InstanceType<typeof Database>;
@@ -100,10 +101,13 @@ export class SqliteJoinStore {
   private armDecisionsAdd: Stmt | null = null;
   /** Online calibration rows and the pending-promise estimate (calibration/calibration-table.ts). */
   readonly calibration: CalibrationTable;
+  /** Each decision's items and outcomes by id, kept past the window's close (outcome-lookup.ts). */
+  readonly outcomes: OutcomeLookup;
 
   constructor(
     readonly path: string,
-    opts: { readonly?: boolean } = {},
+    /** `outcomeLookupRows`: item rows kept for lookups by decision id (default OUTCOME_LOOKUP_ROWS; 0 = none). */
+    opts: { readonly?: boolean; outcomeLookupRows?: number } = {},
   ) {
     try {
       this.db = new Database(path, {
@@ -125,6 +129,7 @@ export class SqliteJoinStore {
         throw new Error(`schema version ${v?.value ?? 'missing'}, expected ${JOIN_SCHEMA_VERSION}`);
       }
       this.calibration = new CalibrationTable(this.db, opts.readonly !== true);
+      this.outcomes = new OutcomeLookup(this.db, opts.readonly !== true, opts.outcomeLookupRows);
     } catch (err) {
       throw new AtpError(
         EVALUATION_ERR.STORE,

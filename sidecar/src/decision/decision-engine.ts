@@ -47,6 +47,7 @@ import type {
   ReservationStore,
   ScoringModel,
   ServedFeatureAudit,
+  ServedRowSink,
   TrackedFeatureReader,
 } from './ports.js';
 import { decideItems } from './stages/decide.js';
@@ -85,6 +86,8 @@ export interface DecisionEngineDeps {
   drift?: DriftWatch | null;
   /** The served side of the skew audit (`serve --feature-audit`). */
   featureAudit?: ServedFeatureAudit | null;
+  /** Keeps each scored candidate's served row with its decision (the recent-decision ring, when on). */
+  servedRows?: ServedRowSink | null;
   /** Request-rate sketch for hot-SKU detection (one per process). */
   sketch?: SkuRateSketch;
   /** Rules-only version string reported when no model answers. */
@@ -138,6 +141,7 @@ export class DecisionEngine implements DecisionService {
       observer,
       drift: deps.drift ?? null,
       audit: deps.featureAudit ?? null,
+      served: deps.servedRows ?? null,
     };
     this.reserveDeps = { reservations: deps.reservations, observer };
   }

@@ -163,6 +163,16 @@ export interface ServedFeatureAudit {
 }
 
 /**
+ * The served rows kept with recent decisions (the sidecar's decision ring,
+ * when it is on): each scored candidate's model input, for the console's
+ * decision explorer. Called per scored candidate only when configured.
+ */
+export interface ServedRowSink {
+  /** Copies the row `x[offset ..]` (FEATURE_COUNT floats) of candidate (sku, node); never throws. */
+  keep(decisionId: string, sku: string, node: string, x: Float32Array, offset: number): void;
+}
+
+/**
  * Where the engine gets its model for one request (the model registry). A
  * model taken with `acquire` / `acquireVersion` stays usable until `done`,
  * even if it is swapped out meanwhile.

@@ -34,8 +34,8 @@ export interface ConsoleWorld {
   ): Promise<{ status: number; json: Record<string, unknown> }>;
 }
 
-/** Starts `control-plane/src/main.ts serve` on free ports and waits for its listening line. */
-export async function startConsoleWorld(t: Test): Promise<ConsoleWorld> {
+/** Starts `control-plane/src/main.ts serve` on free ports (plus `extraArgs`, e.g. --scrape) and waits for its listening line. */
+export async function startConsoleWorld(t: Test, extraArgs: readonly string[] = []): Promise<ConsoleWorld> {
   const dir = tempDir(t, 'atp-console-');
   const keys = generateSigningKeys();
   writeFileSync(join(dir, 'bundle.pub.pem'), keys.publicPem);
@@ -47,6 +47,7 @@ export async function startConsoleWorld(t: Test): Promise<ConsoleWorld> {
     ...['--db', `sqlite:${join(dir, 'cp.db')}`, '--trusted-key', join(dir, 'bundle.pub.pem')],
     ...['--bootstrap-tokens', join(dir, 'tokens.json'), '--log-level', 'info'],
     ...['--http-port', '0', '--grpc-port', '0'],
+    ...extraArgs,
   ];
   const proc = spawn(process.execPath, ['--import', 'tsx', 'control-plane/src/main.ts', 'serve', ...args], {
     cwd: REPO_ROOT,

@@ -1,13 +1,14 @@
 /**
  * GET /v1/decisions/<id> (one recent decision's record: items, candidates
  * with their scores, thresholds, health and reasons, both sides of the
- * shadow comparison, the reservation), GET /v1/decisions/hot-skus and GET
+ * shadow comparison, the reservation, and `served_features`: every scored
+ * candidate's model input, named), GET /v1/decisions/hot-skus and GET
  * /v1/decisions/disagreements?limit=N, answered from the sidecar's ring of
  * recent decisions. Read by the control plane for the operator console.
  */
 import { AtpError } from '@mercato/platform/errors';
 import { decisionLogToJson } from '../../decision-log/decision-log-record.js';
-import type { DecisionRing } from '../../decision-log/decision-ring.js';
+import { type DecisionRing, servedRowsToJson } from '../../decision-log/decision-ring.js';
 import { ERR } from '../../errors.js';
 
 export const DECISIONS_PREFIX = '/v1/decisions/';
@@ -35,5 +36,5 @@ export function decisionRoute(ring: DecisionRing, path: string, query: URLSearch
       ERR.NOT_FOUND,
       `decision ${id} is not among the last ${ring.capacity} decisions of this sidecar`,
     );
-  return decisionLogToJson(r);
+  return { ...decisionLogToJson(r), served_features: servedRowsToJson(ring.served(id)) };
 }

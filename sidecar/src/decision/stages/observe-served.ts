@@ -1,8 +1,9 @@
 /**
  * After a ranker run, what was served goes to the drift watch (every
- * scored candidate's row and calibrated p) and, for a sampled request, to
- * the feature audit (the row itself, with the watermarks the skew audit
- * replays the event log to). Only each candidate's own row: ladder rows are
+ * scored candidate's row and calibrated p), to the recent-decision ring when
+ * it is on (every scored candidate's row, for the console's explorer) and,
+ * for a sampled request, to the feature audit (the row itself, with the
+ * watermarks the skew audit replays the event log to). Only each candidate's own row: ladder rows are
  * the same record at other quantities, not traffic. Runs on the request
  * path, so the drift part only counts (typed arrays, no allocation); the
  * audit copies a row only for the sampled requests.
@@ -13,7 +14,7 @@ import { N, NODE_RECORD_WIDTH, R, RECORD_WIDTH } from '@mercato/features/record-
 import type { NodeDirectory } from '@mercato/features/store-ports';
 import type { DriftHistogram } from '@mercato/proto/v1/model-manifest';
 import type { ModelScores } from '../model-scores.js';
-import type { DriftWatch, ScoringModel, ServedFeatureAudit } from '../ports.js';
+import type { DriftWatch, ScoringModel, ServedFeatureAudit, ServedRowSink } from '../ports.js';
 import type { Plan } from './plan.js';
 
 const NO_BASELINE: Readonly<Record<string, DriftHistogram>> = Object.freeze({});
@@ -30,9 +31,10 @@ export function observeServed(
   audit: ServedFeatureAudit | null,
   decisionId: string,
   nowMs: number,
+  served: ServedRowSink | null = null,
 ): void {
   const sampled = audit?.sample() === true;
-  if (drift === null && !sampled) return;
+  if (drift === null && !sampled && served === null) return;
   const baseline = model.driftBaseline ?? NO_BASELINE;
   for (const item of plan.items) {
     if (item.kind === 'early') continue;
@@ -49,6 +51,7 @@ export function observeServed(
         driftRecordKey(item.ctx.sku, cand.retrieved.node.nodeId),
         nowMs,
       );
+      served?.keep(decisionId, item.ctx.sku, cand.retrieved.node.nodeId, batch, offset);
       if (!sampled) continue;
       const i = cand.retrieved.index;
       audit!.record({

@@ -36,6 +36,7 @@ import type {
   RankerGuard,
   ScoringModel,
   ServedFeatureAudit,
+  ServedRowSink,
 } from '../ports.js';
 import { observeServed } from './observe-served.js';
 import type { Plan } from './plan.js';
@@ -50,6 +51,8 @@ export interface ScoreDeps {
   drift: DriftWatch | null;
   /** The served side of the skew audit (a sample of requests). */
   audit: ServedFeatureAudit | null;
+  /** Keeps the served rows with recent decisions (the decision ring, when on). */
+  served: ServedRowSink | null;
 }
 
 /** One units_p10 cache per loaded model (a model's ranker lives as long as the model). */
@@ -120,6 +123,7 @@ export async function scoreItems(
       deps.audit,
       decisionId,
       nowMs,
+      deps.served,
     );
     // An explicit literal, not `{ ...item, kind: 'scored' }`: V8 copies a spread whose fields are then
     // overwritten slowly (about a microsecond an object).
