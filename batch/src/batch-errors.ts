@@ -19,6 +19,22 @@ export const BATCH_ERR = defineErrors({
     grpcStatus: 9,
     hint: 'check --window-h and the sources; the current set keeps serving',
   },
+  /** An escrow run could not reach a region's Redis: nothing was changed half way that the next run does not finish. */
+  ESCROW_UNREACHABLE: {
+    code: 'ATP_ERR_BATCH_ESCROW_UNREACHABLE',
+    retriable: true,
+    httpStatus: 503,
+    grpcStatus: 14,
+    hint: 'run it again once both regions answer (reconcile waits for the origin to be back)',
+  },
+  /** An escrow record in Redis does not parse (written by something else than the escrow scripts). */
+  ESCROW_RECORD_INVALID: {
+    code: 'ATP_ERR_BATCH_ESCROW_RECORD_INVALID',
+    retriable: false,
+    httpStatus: 500,
+    grpcStatus: 13,
+    hint: 'inspect the named key; nothing was applied from it',
+  },
   /** The regional store refused or did not answer the publish. */
   PUBLISH_FAILED: {
     code: 'ATP_ERR_BATCH_PUBLISH_FAILED',

@@ -5,6 +5,7 @@
  *   atp-batch features  --region eu-west --redis redis://H:P \
  *       (--events-file events.ndjson [--outcomes-file outcomes.ndjson] | --brokers H:P[,H:P])
  *       [--window-h 168] [--now-ms T] [--every-s N]
+ *   atp-batch escrow budget|reconcile ...   (cross-region failover budgets: cli/escrow-commands.ts)
  *
  * `directory` publishes the node directory; `features` computes the batch
  * node features from the window of history and publishes them. Each publish
@@ -36,6 +37,7 @@ import { mutationsTopic, outcomesTopic } from '@mercato/proto/v1/topics';
 import { kafkaEventHistory, kafkaOutcomeHistory } from './adapters/kafka-history.js';
 import { ndjsonEventHistory, ndjsonOutcomeHistory, readDirectoryFile } from './adapters/ndjson-history.js';
 import { redisNodeSetPublisher } from './adapters/redis-publisher.js';
+import { addEscrowCommands } from './cli/escrow-commands.js';
 import { runDirectoryJob } from './directory-job.js';
 import { DEFAULT_WINDOW_MS, runFeaturesJob } from './features-job.js';
 import type { EventHistory, OutcomeHistory } from './ports.js';
@@ -169,6 +171,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       .option('--every-s <seconds>', 'run again every N seconds until SIGTERM (default: once)'),
     features,
   );
+  addEscrowCommands(program);
   return runProgram(program, argv);
 }
 

@@ -4,6 +4,9 @@
  * scraped, and pre-producing events into a topic.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { KafkaEventProducer, KeyedRecord } from '../../adapters/src/kafka/kafka-event-producer.js';
@@ -74,6 +77,9 @@ export async function spawnIngester(
   extra: readonly string[] = [],
 ): Promise<CliIngester> {
   const nodeArgs = process.env.BENCH_INGEST_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+  // Each run has a region of its own: the CLI validates --region against a registry that knows it.
+  const regionsFile = join(mkdtempSync(join(tmpdir(), 'atp-bench-regions-')), 'regions.json');
+  writeFileSync(regionsFile, JSON.stringify({ regions: [{ name: region, residency: 'open' }] }));
   const proc = spawn(
     process.execPath,
     [
@@ -87,6 +93,8 @@ export async function spawnIngester(
       redisUrl,
       '--region',
       region,
+      '--regions-file',
+      regionsFile,
       '--metrics-port',
       '0',
       '--metrics-host',

@@ -48,6 +48,7 @@ import { GUARDRAIL_CHECK_MS } from './guardrail/experiment-monitor.js';
 import { impactOptions, type RawImpactFlags, wantsImpact, writeImpact } from './impact-flags.js';
 import { DEFAULT_HORIZON_MS, DEFAULT_LATENESS_MS } from './join/outcome-join.js';
 import { SqliteJoinStore } from './join/sqlite-join-store.js';
+import { clearReportExport, joinResidency } from './join-residency.js';
 import { buildReport, formatReport } from './report/evaluation-report.js';
 import { DEFAULT_SESSION_TIMEOUT_MS, KafkaRecordSource } from './sources/kafka-record-source.js';
 import { NdjsonRecordSource } from './sources/ndjson-record-source.js';
@@ -65,6 +66,7 @@ const ARM_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
 export interface RawRunFlags {
   region?: string;
+  regionsFile?: string;
   db?: string;
   brokers?: string;
   groupId?: string;
@@ -96,6 +98,8 @@ function sourcePartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationService
     (s) => parseRegionName(s, 'region'),
   );
   const dbPath = requiredFlag(f.db, '--db', 'the SQLite file of the join state and figures');
+  // A region the registry does not know is refused before anything is read.
+  joinResidency(region, f.regionsFile, null);
   const join = {
     region,
     horizonMs: intFlag(f.horizonMs, '--horizon-ms', { min: 1, max: MAX_WINDOW_MS }, DEFAULT_HORIZON_MS),
@@ -146,6 +150,10 @@ function sourcePartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationService
     '--brokers',
   );
   const clientId = f.clientId ?? `atp-evaluate-${region}-${process.pid}`;
+  joinResidency(region, f.regionsFile, {
+    brokers,
+    topics: [decisionsTopic(region), outcomesTopic(region)],
+  });
   return {
     join,
     dbPath,
@@ -229,6 +237,8 @@ async function runCommand(f: RawRunFlags): Promise<number> {
 interface RawReportFlags extends RawImpactFlags {
   db?: string;
   region?: string;
+  regionsFile?: string;
+  exportRegion?: string;
   arm?: string;
   confidence?: string;
   json?: boolean;
@@ -243,6 +253,8 @@ async function reportCommand(f: RawReportFlags): Promise<number> {
     ...(f.arm === undefined ? {} : { arm: armFlag(f.arm) }),
     confidence: numberFlag(f.confidence, '--confidence', { min: 0.5, max: 0.9999 }, DEFAULT_CONFIDENCE),
   };
+  if (f.exportRegion !== undefined && !wantsImpact(f))
+    throw flagError('--export-region', 'only with --html or --json-file (the files that leave)');
   if (wantsImpact(f) && f.arm !== undefined)
     throw flagError('--arm', 'the business-impact report compares every arm; use --control-arm');
   const impact = wantsImpact(f)
@@ -260,6 +272,10 @@ async function reportCommand(f: RawReportFlags): Promise<number> {
       const rows = store
         .aggregates()
         .filter((r) => filter.region === undefined || r.region === filter.region);
+      if (f.exportRegion !== undefined) {
+        const paths = [f.html, f.jsonFile].filter((p): p is string => p !== undefined);
+        clearReportExport([...new Set(rows.map((r) => r.region))], f.exportRegion, f.regionsFile, paths);
+      }
       for (const file of writeImpact(store, rows, f, impact)) process.stderr.write(`wrote ${file}\n`);
     }
   } finally {
@@ -283,6 +299,10 @@ export function evaluateProgram() {
     .command('run')
     .description('join the decision and outcome streams (Kafka, or two NDJSON files) into the SQLite store')
     .option('--region <name>', 'region; topics atp.decisions.<region> and order.outcomes.<region> (required)')
+    .option(
+      '--regions-file <file>',
+      'region registry to validate --region and --brokers against ({"regions": [...]}); default: eu-central, eu-west, us-east',
+    )
     .option('--db <file>', 'SQLite file of the join state and figures (required; created if absent)')
     .option('--brokers <list>', 'Kafka bootstrap brokers host:port[,...]')
     .option('--group-id <id>', 'consumer group (default atp-evaluate-<region>)')
@@ -324,6 +344,11 @@ export function evaluateProgram() {
     .description('print the figures with Wilson intervals, per region x arm x model version and per segment')
     .option('--db <file>', 'SQLite file written by atp-evaluate run (required)')
     .option('--region <name>', 'only this region')
+    .option(
+      '--export-region <name>',
+      "the region the --html/--json-file files are for: each reported region needs the registry's metrics flow to it",
+    )
+    .option('--regions-file <file>', 'region registry for --export-region (default: the product registry)')
     .option('--arm <id>', 'only this arm')
     .option('--confidence <p>', `interval confidence (default ${DEFAULT_CONFIDENCE})`)
     .option('--json', 'the report as JSON (schema atp.evaluation-report.v1)')

@@ -6,6 +6,9 @@
  */
 
 import type { KafkaSecurity } from '@mercato/adapters/kafka/kafka-security';
+import type { RegionRegistry } from '@mercato/proto/v1/region-registry';
+import { parseRegionName } from '@mercato/proto/v1/regions';
+import { ResidencyGuard, regionOfTopic } from '@mercato/proto/v1/residency';
 import { deadLetterTopic, mutationsTopic } from '@mercato/proto/v1/topics';
 import { configError } from './ingest-errors.js';
 import { RETRY_INITIAL_BACKOFF_MS, RETRY_MAX_BACKOFF_MS } from './retry-backoff.js';
@@ -108,8 +111,7 @@ export type IngesterConfig = Pick<
   | 'retryMaxBackoffMs'
 >;
 
-/** Kafka topic names: [a-zA-Z0-9._-], and regions also name Redis keys and metric labels. */
-const REGION_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Kafka topic names: [a-zA-Z0-9._-]. */
 const NAME_RE = /^[A-Za-z0-9._-]{1,249}$/;
 const BROKER_RE = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 /** One server (`redis://`, `rediss://`) or a Redis Cluster by its seed nodes (`redis+cluster://h:p,h:p`). */
@@ -118,7 +120,9 @@ const REDIS_URL_RE = /^rediss?(\+cluster)?:\/\/\S+$/;
 export function validateIngestConfig(raw: unknown): IngestConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail('$', 'expected an object');
   const o = raw as Record<string, unknown>;
-  const region = str(o, 'region', REGION_RE, 'lower-case letters, digits, _ and - (e.g. eu-west)');
+  // The one region parser (proto/v1/regions.ts): `eu_west` is refused here as everywhere.
+  if (typeof o.region !== 'string') fail('region', `expected a region name, got ${JSON.stringify(o.region)}`);
+  const region = regionName(o.region);
   const brokersRaw = o.brokers;
   const brokers =
     typeof brokersRaw === 'string'
@@ -176,6 +180,13 @@ export function validateIngestConfig(raw: unknown): IngestConfig {
   }
   const fromBeginning = o.fromBeginning ?? true;
   if (typeof fromBeginning !== 'boolean') fail('fromBeginning', 'expected true or false');
+  const dlqTopic = optStr(o, 'deadLetterTopic', NAME_RE) ?? deadLetterTopic(topic);
+  checkResidency(o.registry as RegionRegistry | undefined, region, {
+    topic,
+    deadLetterTopic: dlqTopic,
+    brokers: brokers as string[],
+    redisUrl,
+  });
   return {
     region,
     brokers: brokers as string[],
@@ -183,7 +194,7 @@ export function validateIngestConfig(raw: unknown): IngestConfig {
     groupId: optStr(o, 'groupId', NAME_RE) ?? `atp-ingest-${region}`,
     clientId: optStr(o, 'clientId', NAME_RE) ?? `atp-ingest-${region}-${process.pid}`,
     topic,
-    deadLetterTopic: optStr(o, 'deadLetterTopic', NAME_RE) ?? deadLetterTopic(topic),
+    deadLetterTopic: dlqTopic,
     fromBeginning,
     sessionTimeoutMs,
     rebalanceTimeoutMs: int(
@@ -239,15 +250,63 @@ export function validateIngestConfig(raw: unknown): IngestConfig {
   };
 }
 
-function fail(field: string, problem: string): never {
-  throw configError(field, problem);
+function regionName(raw: string): string {
+  try {
+    return parseRegionName(raw, 'region');
+  } catch (err) {
+    fail('region', (err as Error).message.replace(/^region: /, ''));
+  }
 }
 
-function str(o: Record<string, unknown>, key: string, re: RegExp, what: string): string {
-  const v = o[key];
-  if (typeof v !== 'string' || !re.test(v))
-    fail(key, `expected ${what}, got ${JSON.stringify(v) ?? 'nothing'}`);
-  return v;
+/**
+ * An ingester reads its own region's topic into its own region's Redis
+ * (DESIGN.md §7): a topic (or dead-letter topic) naming another region is
+ * refused, with or without a registry. With the registry (`registry`, the
+ * CLI always passes one: `--regions-file` or the default), the region must
+ * be known and the brokers and Redis must not be another region's.
+ */
+function checkResidency(
+  registry: RegionRegistry | undefined,
+  region: string,
+  to: { topic: string; deadLetterTopic: string; brokers: string[]; redisUrl: string },
+): void {
+  for (const field of ['topic', 'deadLetterTopic'] as const) {
+    const of = regionOfTopic(to[field]);
+    if (of !== region) {
+      const whose = of === null ? 'names no region' : `is ${of}'s topic`;
+      fail(field, `"${to[field]}" ${whose}; this ingester serves ${region} (its topics end in .${region})`);
+    }
+  }
+  if (registry === undefined) return;
+  let guard: ResidencyGuard;
+  try {
+    guard = new ResidencyGuard(registry, region, 'region');
+  } catch (err) {
+    fail('region', (err as Error).message.replace(/^region: /, ''));
+  }
+  const checks: [string, () => void][] = [
+    ['brokers', () => guard.checkBrokers(to.brokers, 'brokers')],
+    [
+      'topic',
+      () => guard.clear('user-level', { kind: 'topic', topic: to.topic, brokers: to.brokers }, 'topic'),
+    ],
+    [
+      'deadLetterTopic',
+      () => guard.clear('user-level', { kind: 'topic', topic: to.deadLetterTopic }, 'deadLetterTopic'),
+    ],
+    ['redisUrl', () => guard.checkRedis(to.redisUrl, 'redisUrl')],
+  ];
+  for (const [field, check] of checks) {
+    try {
+      check();
+    } catch (err) {
+      fail(field, (err as Error).message.replace(new RegExp(`^${field}: `), ''));
+    }
+  }
+}
+
+function fail(field: string, problem: string): never {
+  throw configError(field, problem);
 }
 
 function optStr(o: Record<string, unknown>, key: string, re: RegExp): string | undefined {

@@ -26,6 +26,7 @@ import { RedisFeatureStore } from '@mercato/adapters/redis/redis-feature-store';
 import { RedisStoreEpochs } from '@mercato/adapters/redis/redis-store-epoch';
 import { RedisIngestStateStore } from '@mercato/adapters/redis/redis-stream-health';
 import { parseRedisUrl, redactRedisUrl } from '@mercato/adapters/redis/redis-url';
+import { loadRegionRegistry } from '@mercato/adapters/regions/region-registry-file';
 import type { FeatureSink, IngestStateStore } from '@mercato/features/store-ports';
 import { type Clock, clockFrom } from '@mercato/platform/clock';
 import { AtpError, COMMON_ERR, errorLine, hasCode, toAtpError } from '@mercato/platform/errors';
@@ -36,6 +37,7 @@ import {
   EXIT_OK,
   EXIT_STOP_TIMED_OUT,
   EXIT_USAGE,
+  flagError,
   intFlag,
   listFlag,
   onAction,
@@ -48,6 +50,7 @@ import {
 import { settleWithin, waitForStopSignal } from '@mercato/platform/lifecycle';
 import { createLogger, type Logger } from '@mercato/platform/logger';
 import { runMain } from '@mercato/platform/run-main';
+import type { RegionRegistry } from '@mercato/proto/v1/region-registry';
 import { KafkaDeadLetterSink } from './adapters/kafka/kafka-dead-letter-sink.js';
 import { KafkaEventSource } from './adapters/kafka/kafka-event-source.js';
 import {
@@ -82,6 +85,7 @@ export interface RawIngestFlags extends RawKafkaSecurityFlags {
   brokers?: string;
   redis?: string;
   region?: string;
+  regionsFile?: string;
   groupId?: string;
   clientId?: string;
   topic?: string;
@@ -132,10 +136,17 @@ export function ingestProgram(): Command {
       '--redis <url>',
       'regional feature store: redis://host:port[/db], or a Redis Cluster as redis+cluster://host:port[,host:port...] (required)',
     )
-    .option('--region <name>', 'region; topic = inventory.mutations.<region> (required)')
+    .option(
+      '--region <name>',
+      'region; topic = inventory.mutations.<region> (required, known to the registry)',
+    )
+    .option(
+      '--regions-file <file>',
+      'region registry to validate --region, --topic, --brokers and --redis against ({"regions": [...]}); default: eu-central, eu-west, us-east',
+    )
     .option('--group-id <id>', 'consumer group (default atp-ingest-<region>)')
     .option('--client-id <id>', 'client id (default atp-ingest-<region>-<pid>)')
-    .option('--topic <name>', 'override the topic')
+    .option('--topic <name>', "override the topic (must be this region's: ends in .<region>)")
     .option('--dlq-topic <name>', 'override the dead-letter topic (default <topic>.dlq)')
     .option('--from-latest', 'a new group starts at the log end instead of the beginning')
     .option('--session-timeout-ms <n>', `group session timeout (default ${DEFAULT_SESSION_TIMEOUT_MS})`)
@@ -203,6 +214,7 @@ export function configFromFlags(f: RawIngestFlags): IngestConfig {
         },
       ),
       region: requiredFlag(f.region, '--region', 'the region, e.g. eu-west'),
+      registry: regionsFileFlag(f.regionsFile),
       groupId: f.groupId,
       clientId: f.clientId,
       topic: f.topic,
@@ -247,6 +259,15 @@ export function parseIngestArgs(argv: readonly string[]): IngestConfig {
 }
 
 /** A flag parser's or the config validator's error as one ATP_ERR_INGEST_CONFIG naming the flag. */
+/** `--regions-file` (absent: the default registry); INVALID_FLAG naming it. */
+function regionsFileFlag(path: string | undefined): RegionRegistry {
+  try {
+    return loadRegionRegistry(path);
+  } catch (err) {
+    throw flagError('--regions-file', (err as Error).message.replace(/^--regions-file: /, ''));
+  }
+}
+
 function namingTheFlag(err: unknown): unknown {
   if (hasCode(err, COMMON_ERR.INVALID_FLAG)) {
     return new AtpError(INGEST_ERR.CONFIG, err.message, err.field, { cause: err });

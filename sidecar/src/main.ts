@@ -1,7 +1,7 @@
 /**
  * The sidecar's process entry (`npm run serve -- --help` lists the flags).
  *
- *   node --import tsx sidecar/src/main.ts serve --region eu-west \
+ *   node --import tsx sidecar/src/main.ts serve --region eu-west [--regions-file regions.json] \
  *     [--redis redis://127.0.0.1:6379] [--model models/<version> | --rules-only] \
  *     [--http-port 8787] [--grpc-port 8788] [--host 127.0.0.1] \
  *     [--mode enforce|shadow|off] [--enforce model|baseline|naive] \
@@ -9,6 +9,7 @@
  *     [--decision-log <file>|stdout|off] [--decision-stream kafka://h:p[,h:p]|file:PATH|off] \
  *     [--hot-cache-records 1000000] [--log-level info] \
  *     [--feature-audit served.ndjson [--feature-audit-rate 0.01]] [--drift-window-rows 5000] [--drift-window-s 60] \
+ *     [--failover-for <region> ...] \
  *     [--control-plane host:port --control-url http://host:port --control-token-file f \
  *      --state-dir dir --trusted-key pub.pem --control-snapshot-key snapshot.pub.pem \
  *      [--control-ca ca.pem [--control-cert c.pem --control-key c.key]] [--models-root dir] [--sidecar-id id]]
@@ -17,7 +18,9 @@
  * until something feeds them). Without --model it answers with the committed
  * trained bundle (models/CURRENT, verified like any bundle); --rules-only, or
  * a bundle that fails verification, leaves the rule scorer answering, every
- * answer flagged `degraded: model`. With --control-plane the control plane's
+ * answer flagged `degraded: model`. --failover-for answers a failed
+ * neighbour's buyers from the escrow budgets it keeps in --redis (flagged
+ * `region-failover`; escrow/failover-service.ts). With --control-plane the control plane's
  * rollouts choose the model (no local default is loaded). Logs are pino JSON on stdout; once both edges
  * listen it logs `{"event":"listening","httpPort":..,"grpcPort":..}`.
  * SIGTERM/SIGINT stop it cleanly. Exit codes (platform flags): EXIT_OK,
@@ -30,17 +33,23 @@ import { collect, createProgram, EXIT_FAILED, EXIT_OK, onAction, runProgram } fr
 import { waitForStopSignal } from '@mercato/platform/lifecycle';
 import { createLogger } from '@mercato/platform/logger';
 import { runMain } from '@mercato/platform/run-main';
+import { parseFailoverFor, type RawFailoverFlags } from './cli/failover-flags.js';
 import { parseServeFlags, type RawServeFlags, type ServeConfig } from './cli/serve-flags.js';
 import { parseControlLinkFlags, type RawControlLinkFlags } from './control/control-link.js';
 import { NdjsonFileSink, StdoutSink } from './decision-log/decision-log-sinks.js';
 import { createDecisionEventSink } from './decision-log/decision-stream-sinks.js';
 import { ERR } from './errors.js';
+import { connectEscrowBudgets } from './escrow-wiring.js';
 import { connectRedisStores } from './redis-wiring.js';
 import { createSidecar, type SidecarConfig } from './sidecar.js';
 
 /** Runs `serve` until a stop signal (or `until`, in tests); resolves with the exit code. */
 export async function runServe(config: ServeConfig, until?: Promise<void>): Promise<number> {
   const logger = createLogger({ level: config.logLevel });
+  // Decision records are user-level data: their file stays on this region's disk (the guard says so, or refuses).
+  if (config.decisionLog !== null && config.decisionLog !== 'stdout') {
+    config.residency.clear('user-level', { kind: 'file', path: config.decisionLog }, '--decision-log');
+  }
   const sc: SidecarConfig = {
     region: config.region,
     host: config.host,
@@ -60,7 +69,7 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
     decisionStreamSink:
       config.decisionStream === null
         ? null
-        : createDecisionEventSink(config.decisionStream, config.region, logger),
+        : createDecisionEventSink(config.decisionStream, config.residency, logger),
     ...(config.modelDir === null ? {} : { modelDir: config.modelDir }),
     rulesOnly: config.modelChoice === 'rules-only',
     holdTokens: config.holds.tokens,
@@ -86,6 +95,11 @@ export async function runServe(config: ServeConfig, until?: Promise<void>): Prom
       sc.reservations = stores.reservations;
       sc.streamHealth = stores.streamHealth;
       sc.closers = stores.closers;
+      if ((config.failoverFor ?? []).length > 0) {
+        const escrow = await connectEscrowBudgets(config.redisUrl, config.region);
+        sc.failover = { origins: config.failoverFor ?? [], budgets: escrow.budgets };
+        sc.closers.push(escrow.close);
+      }
     }
   } catch (err) {
     logger.fatal({ code: ERR.UNAVAILABLE.code, err: toAtpError(err).message }, 'cannot reach Redis');
@@ -117,7 +131,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   const serve = program
     .command('serve')
     .description('answer ATP decisions over HTTP/JSON and gRPC')
-    .requiredOption('--region <name>', 'region this sidecar serves')
+    .requiredOption('--region <name>', 'region this sidecar serves (known to the region registry)')
+    .option(
+      '--regions-file <file>',
+      'region registry to validate against ({"regions": [...]}, as the control plane takes); default: eu-central, eu-west, us-east',
+    )
+    .option(
+      '--failover-for <region>',
+      "answer this neighbour region's buyers while it is down, only from the escrow budgets it keeps in --redis; repeatable",
+      collect,
+      [],
+    )
     .option('--host <addr>', 'address to bind')
     .option('--http-port <port>', 'HTTP port (0 = any free port)')
     .option('--grpc-port <port>', 'gRPC port (0 = any free port)')
@@ -191,9 +215,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       '--control-insecure-plaintext',
       'send the bearer token without TLS to a non-loopback control plane (only inside an encrypting mesh)',
     );
-  onAction(serve, (opts: RawServeFlags & RawControlLinkFlags) => {
+  onAction(serve, (opts: RawServeFlags & RawControlLinkFlags & RawFailoverFlags) => {
     // A refused flag throws INVALID_FLAG naming it: runProgram prints it and exits EXIT_USAGE.
     const config = parseServeFlags(opts);
+    config.failoverFor = parseFailoverFor(
+      opts.failoverFor,
+      config.region,
+      config.residency.registry,
+      config.redisUrl,
+    );
     config.controlLink = parseControlLinkFlags(opts, config.region, (p) => readFileSync(p, 'utf8'));
     // A watched control plane rolls models out itself: the committed default is not loaded beside it.
     if (config.controlLink !== null && config.modelChoice === 'default') config.modelDir = null;

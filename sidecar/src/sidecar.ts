@@ -39,6 +39,10 @@ import { registerDriftMetrics } from './drift/drift-metrics.js';
 import { DriftMonitor, type DriftMonitorOptions } from './drift/drift-monitor.js';
 import { driftReport } from './drift/drift-report.js';
 import { FeatureAudit } from './drift/feature-audit.js';
+import type { EscrowBudgets } from './escrow/escrow-budgets.js';
+import { FailoverMetrics } from './escrow/failover-metrics.js';
+import { FailoverReservations } from './escrow/failover-reservations.js';
+import { FailoverService } from './escrow/failover-service.js';
 import { ExperimentAssigner } from './experiments/experiment-assigner.js';
 import type { BundleVerifier } from './model/model-bundle.js';
 import { ModelGuard } from './model/model-guard.js';
@@ -119,6 +123,11 @@ export interface SidecarConfig {
    * trusted keys. Absent = the embedded default snapshot (`npm start`).
    */
   controlLink?: ControlLinkConfig;
+  /**
+   * Regional failover (`--failover-for`): requests of these regions are
+   * accepted and answered only from the escrow budgets they keep here.
+   */
+  failover?: { origins: readonly string[]; budgets: EscrowBudgets };
 }
 
 export interface Sidecar {
@@ -253,10 +262,28 @@ export function createSidecar(config: SidecarConfig): Sidecar {
     experiments: new ExperimentAssigner(() => control.snapshot, config.region, metrics.registry),
   });
   // Product pages read kept per-SKU answers; checkouts go to the engine (issue 17 item 2).
-  const service = new BrowseAnswers(engine, {
+  const answers = new BrowseAnswers(engine, {
     generation: () => `${control.snapshot.version}|${control.snapshot.contentHash}|${engine.modelVersion}`,
     clock,
   });
+  const origins = new Set(config.failover?.origins ?? []);
+  const budgets = origins.size === 0 ? null : (config.failover?.budgets ?? null);
+  // The edges accept another region's requests only when the service answers them from escrow.
+  const failoverFor = budgets === null ? new Set<string>() : origins;
+  const service =
+    budgets === null
+      ? answers
+      : new FailoverService({
+          inner: answers,
+          region: config.region,
+          origins: failoverFor,
+          budgets,
+          control,
+          clock,
+          defaultMode: config.mode ?? DEFAULT_MODE,
+          metrics: new FailoverMetrics(metrics.registry),
+          observer: metrics,
+        });
   let started = false;
   let ready = false;
   const isReady = () => ready;
@@ -264,6 +291,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
   const http = new HttpEdge({
     service,
     region: config.region,
+    failoverFor,
     host: config.host,
     port: config.httpPort,
     isReady,
@@ -279,7 +307,9 @@ export function createSidecar(config: SidecarConfig): Sidecar {
       };
     },
     filterSnapshot: () => control.filterSnapshot(engine.modelVersion),
-    reservations,
+    // A released failover promise goes back to its escrow budget.
+    reservations:
+      budgets === null ? reservations : new FailoverReservations(reservations, [...failoverFor], budgets),
     clock,
     decisions: recent,
     ...(drift === null ? {} : { drift: () => driftReportToJson(driftReport(drift, config.region, clock())) }),
@@ -292,6 +322,7 @@ export function createSidecar(config: SidecarConfig): Sidecar {
   const grpc = new GrpcEdge({
     service,
     region: config.region,
+    failoverFor,
     host: config.host,
     port: config.grpcPort,
     isReady,

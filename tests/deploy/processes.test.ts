@@ -27,6 +27,7 @@ import { mutationsTopic } from '../../proto/v1/topics.js';
 import { ev } from '../helpers/events.js';
 import { startKafkaMockCluster } from '../helpers/kafka-mock-cluster.js';
 import { startRedisServer } from '../helpers/redis-server.js';
+import { seedRedis } from '../helpers/redis-world.js';
 import { TINY_NODES } from '../helpers/tiny-world.js';
 import { containersOf, localEntry } from './checks.js';
 import {
@@ -229,4 +230,25 @@ t.test('the CronJobs run to success with their own commands and flags', async (t
   });
   t.equal(feat.status, 0, `features job: ${feat.stderr}`);
   t.not(await readCurrentVersion(redis, REGION, 'batch'), null, 'a batch feature set is current');
+});
+
+t.test('the escrow budget CronJob runs to success with its own command and flags', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'atp-deploy-escrow-'));
+  const origin = await startRedisServer();
+  const holder = await startRedisServer();
+  t.teardown(async () => {
+    await origin.stop();
+    await holder.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+  await seedRedis(origin.url, REGION, [{ sku: 'HOT-1', node: 'WH-1', units: 10 }]);
+  const run = runManifestJob(container('atp-batch escrow budget'), docs, {
+    mountsRoot: join(root, 'escrow'),
+    files: { '/etc/atp/escrow/skus': '# the operators list\nHOT-1\n' },
+    flags: { '--origin-redis': origin.url, '--holder-redis': holder.url },
+  });
+  t.equal(run.status, 0, `escrow job: ${run.stderr}`);
+  const line = JSON.parse(run.stdout.trim());
+  t.equal(line.holder, 'eu-central', "eu-west's budget is kept in its failover target");
+  t.same(line.budget, { 'HOT-1': 2 }, 'the manifest share (0.2) of 10 units');
 });

@@ -11,7 +11,7 @@
  */
 import { WasmPlugin } from '@kubernetes-models/istio/extensions.istio.io/v1alpha1';
 import { EnvoyFilter } from '@kubernetes-models/istio/networking.istio.io/v1alpha3';
-import { DestinationRule } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
+import { DestinationRule, VirtualService } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import { PeerAuthentication } from '@kubernetes-models/istio/security.istio.io/v1beta1';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { Deployment } from 'kubernetes-models/apps/v1';
@@ -35,6 +35,7 @@ const MODELS: Record<string, Validatable> = {
   'extensions.istio.io/v1alpha1/WasmPlugin': WasmPlugin,
   'networking.istio.io/v1alpha3/EnvoyFilter': EnvoyFilter,
   'networking.istio.io/v1beta1/DestinationRule': DestinationRule,
+  'networking.istio.io/v1beta1/VirtualService': VirtualService,
   'security.istio.io/v1beta1/PeerAuthentication': PeerAuthentication,
 };
 

@@ -4,7 +4,10 @@
  * machine's own instance on 6379.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export const REDIS_START_TIMEOUT_MS = 10_000;
@@ -14,7 +17,7 @@ export interface RedisServerHandle {
   url: string;
   /** SIGKILLs the server (a crash, not a shutdown). */
   kill(): Promise<void>;
-  /** Starts it again on the same port (empty: --save "" keeps nothing). */
+  /** Starts it again on the same port (empty: --save "" keeps nothing; with `persist`, its AOF is reloaded). */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -35,7 +38,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedisServer(): Promise<RedisServerHandle> {
+export interface RedisServerOptions {
+  /** Keep data across kill/restart: an append-only file, fsynced on every write, in a temp dir. */
+  persist?: boolean;
+}
+
+export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServerHandle> {
   if (!redisServerAvailable()) {
     throw new Error(
       'redis-server is not installed: the integration tests need it (apt-get install -y redis-server)',
@@ -43,21 +51,13 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
   }
   const port = await freePort();
   let proc: ChildProcess | null = null;
+  const persistence = opts.persist
+    ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', mkdtempSync(join(tmpdir(), 'atp-redis-'))]
+    : ['--appendonly', 'no'];
   const launch = async () => {
     proc = spawn(
       'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--daemonize',
-        'no',
-      ],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--daemonize', 'no'],
       { stdio: 'ignore' },
     );
     await waitForPing(port);

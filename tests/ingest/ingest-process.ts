@@ -5,6 +5,9 @@
  * Prometheus endpoint as a scraper would.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 export const INGEST_CLI = new URL('../../ingest/src/main.ts', import.meta.url).pathname;
@@ -31,6 +34,9 @@ export interface IngestCliArgs {
 
 /** Starts the CLI and resolves once it logged "ingest started" (with its metrics port). */
 export async function spawnIngestCli(args: IngestCliArgs): Promise<IngestProcess> {
+  // Each test has a region of its own: the CLI validates --region against a registry that knows it.
+  const regionsFile = join(mkdtempSync(join(tmpdir(), 'atp-ingest-regions-')), 'regions.json');
+  writeFileSync(regionsFile, JSON.stringify({ regions: [{ name: args.region, residency: 'open' }] }));
   const proc = spawn(
     process.execPath,
     [
@@ -43,6 +49,8 @@ export async function spawnIngestCli(args: IngestCliArgs): Promise<IngestProcess
       args.redisUrl,
       '--region',
       args.region,
+      '--regions-file',
+      regionsFile,
       '--session-timeout-ms',
       '6000',
       '--heartbeat-interval-ms',

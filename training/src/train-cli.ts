@@ -27,7 +27,7 @@ import { writeCurrentPointer, writeModelBundle } from './bundle/write-model-bund
 import { federatedRegionsFlag } from './cli/federated-regions-flag.js';
 import { realNumberFlag, wholeNumberFlag } from './cli/number-flags.js';
 import { readFlags } from './cli/read-flags.js';
-import { writeRowsCsv } from './dataset/write-csv.js';
+import { clearDatasetExport, writeDatasetCsv } from './dataset/dataset-export.js';
 import { federatedSummary } from './federated/federated-report.js';
 import {
   bundleVersion,
@@ -39,6 +39,7 @@ import {
 } from './pipeline/train-config.js';
 import { runTraining, type TrainResult } from './pipeline/train-pipeline.js';
 import { summaryTable, writeReport } from './report/training-report.js';
+import { DEFAULT_SIM_CONFIG } from './simulator/sim-config.js';
 
 export const DEFAULT_MODELS_DIR = 'models';
 export const DEFAULT_REPORTS_DIR = join('training', 'reports');
@@ -55,6 +56,8 @@ export interface TrainCliOptions {
   out: string;
   reports: string;
   csvDir: string | null;
+  /** `--csv-region`: the region the CSV folder is in (default: the rows' region); another region's is refused. */
+  csvRegion?: string;
   current: boolean;
 }
 
@@ -76,6 +79,7 @@ export interface RawTrainFlags {
   out?: string;
   reports?: string;
   csvDir?: string;
+  csvRegion?: string;
   federatedRegions?: string;
   /** false with --no-current. */
   current?: boolean;
@@ -119,6 +123,10 @@ export function trainProgram(): Command {
     .option(
       '--csv-dir <dir>',
       `also write the splits as CSV there (suggested: ${DEFAULT_CSV_DIR}, gitignored)`,
+    )
+    .option(
+      '--csv-region <name>',
+      `region the --csv-dir folder is in (default the training worlds' region, ${DEFAULT_SIM_CONFIG.region}); rows never leave their region`,
     )
     .option('--no-current', 'do not point DIR/CURRENT at the new bundle')
     .option(
@@ -186,12 +194,21 @@ export function trainFlags(raw: RawTrainFlags): TrainCliOptions {
     out: dirFlag(raw.out, '--out') ?? DEFAULT_MODELS_DIR,
     reports: dirFlag(raw.reports, '--reports') ?? DEFAULT_REPORTS_DIR,
     csvDir: dirFlag(raw.csvDir, '--csv-dir'),
+    ...csvRegionFlag(raw),
     current: raw.current !== false,
   };
 }
 
 function isCalibration(s: string): s is TrainConfig['calibration'] {
   return (CALIBRATIONS as readonly string[]).includes(s);
+}
+
+/** `--csv-region`: checked now (a refused export fails before hours of training), cleared again at write time. */
+function csvRegionFlag(raw: RawTrainFlags): { csvRegion?: string } {
+  if (raw.csvRegion === undefined) return {};
+  if (raw.csvDir === undefined) throw flagError('--csv-region', 'only with --csv-dir');
+  clearDatasetExport(DEFAULT_SIM_CONFIG.region, { dir: raw.csvDir, region: raw.csvRegion }, '--csv-region');
+  return { csvRegion: raw.csvRegion };
 }
 
 function dirFlag(raw: string | undefined, flag: string): string | null {
@@ -216,14 +233,19 @@ export async function writeTrainingOutputs(
   if (o.current) writeCurrentPointer(o.out, r.version);
   writeReport(join(o.reports, r.version), r, written.manifest.modelSha256);
   if (o.csvDir !== null) {
+    // Training rows are user-level data of the worlds' region: the export needs a residency clearance.
+    const cleared = clearDatasetExport(DEFAULT_SIM_CONFIG.region, {
+      dir: o.csvDir,
+      ...(o.csvRegion === undefined ? {} : { region: o.csvRegion }),
+    });
     mkdirSync(o.csvDir, { recursive: true });
     const s = r.splits;
     const seeds = r.splitSeeds;
-    await writeRowsCsv(join(o.csvDir, 'train.csv'), s.train, (i) => seeds.train[i]!);
-    await writeRowsCsv(join(o.csvDir, 'valid.csv'), s.valid, (i) => seeds.valid[i]!);
-    await writeRowsCsv(join(o.csvDir, 'test.csv'), s.test, (i) => seeds.test[i]!);
-    await writeRowsCsv(join(o.csvDir, 'calibration.csv'), s.calibration, (i) => seeds.calibration[i]!);
-    await writeRowsCsv(join(o.csvDir, 'held-out.csv'), s.heldOut, (i) => seeds.heldOut[i]!);
+    await writeDatasetCsv(cleared, 'train.csv', s.train, (i) => seeds.train[i]!);
+    await writeDatasetCsv(cleared, 'valid.csv', s.valid, (i) => seeds.valid[i]!);
+    await writeDatasetCsv(cleared, 'test.csv', s.test, (i) => seeds.test[i]!);
+    await writeDatasetCsv(cleared, 'calibration.csv', s.calibration, (i) => seeds.calibration[i]!);
+    await writeDatasetCsv(cleared, 'held-out.csv', s.heldOut, (i) => seeds.heldOut[i]!);
   }
   return bundleDir;
 }

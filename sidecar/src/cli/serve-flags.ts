@@ -11,12 +11,14 @@ import { flagError, intFlag, oneOfFlag, portFlag, urlFlag } from '@mercato/platf
 import { DEFAULT_LOG_LEVEL } from '@mercato/platform/logger';
 import { MODES, type Mode } from '@mercato/proto/v1/decision';
 import { parseRegionName } from '@mercato/proto/v1/regions';
+import type { ResidencyGuard } from '@mercato/proto/v1/residency';
 import type { ControlLinkConfig } from '../control/control-link.js';
 import { BATCH_FEATURES_MAX_AGE_MS } from '../decision/policies/batch-freshness.js';
 import type { EnforcedSide } from '../decision/ports.js';
 import type { DecisionStreamTarget } from '../decision-log/decision-stream-sinks.js';
 import { DEFAULT_ENFORCED_SIDE, DEFAULT_MODE } from '../sidecar.js';
 import { type HoldsConfig, parseHoldsFlags, type RawHoldsFlags } from './holds-flags.js';
+import { parseServeResidency } from './serve-region-flags.js';
 
 export const DEFAULT_HTTP_PORT = 8787;
 export const DEFAULT_GRPC_PORT = 8788;
@@ -47,6 +49,8 @@ export type ModelChoice =
 
 export interface ServeConfig {
   region: string;
+  /** The registry `--region` was checked against (`--regions-file`, else the default) and the residency checks of what the sidecar writes. */
+  residency: ResidencyGuard;
   host: string;
   httpPort: number;
   grpcPort: number;
@@ -75,6 +79,8 @@ export interface ServeConfig {
   featureAudit: { path: string; rate: number } | null;
   /** Online drift windows (`--drift-window-rows`, `--drift-window-s`). */
   drift: { windowRows: number; windowMs: number };
+  /** `--failover-for` (cli/failover-flags.ts, parsed after the registry): regions answered from escrow. */
+  failoverFor?: readonly string[];
 }
 
 /** Feature audit sampling rate bounds and default (one scored request in a hundred). */
@@ -99,8 +105,11 @@ export type RawServeFlags = Partial<
         | 'holds'
         | 'featureAudit'
         | 'drift'
+        | 'residency'
+        | 'failoverFor'
       >
     | 'decisionStream'
+    | 'regionsFile'
     | 'redis'
     | 'model'
     | 'worldClock'
@@ -132,8 +141,10 @@ export function parseServeFlags(raw: RawServeFlags): ServeConfig {
   }
   const modelChoice: ModelChoice = rulesOnly ? 'rules-only' : raw.model !== undefined ? 'flag' : 'default';
   const modelDir = rulesOnly ? null : (raw.model ?? DEFAULT_MODELS_ROOT);
+  const decisionStream = decisionStreamFlag(raw.decisionStream);
   return {
     region,
+    residency: parseServeResidency({ ...raw, region }, redisUrl, decisionStream),
     host: raw.host ?? DEFAULT_HOST,
     httpPort: portFlag(raw.httpPort, '--http-port', DEFAULT_HTTP_PORT),
     grpcPort: portFlag(raw.grpcPort, '--grpc-port', DEFAULT_GRPC_PORT),
@@ -143,7 +154,7 @@ export function parseServeFlags(raw: RawServeFlags): ServeConfig {
     mode: oneOfFlag(raw.mode, '--mode', MODES, DEFAULT_MODE),
     enforce: oneOfFlag(raw.enforce, '--enforce', ENFORCED_SIDES, DEFAULT_ENFORCED_SIDE),
     decisionLog: raw.decisionLog === undefined || raw.decisionLog === 'off' ? null : raw.decisionLog,
-    decisionStream: decisionStreamFlag(raw.decisionStream),
+    decisionStream,
     hotCacheRecords: intFlag(
       raw.hotCacheRecords,
       '--hot-cache-records',

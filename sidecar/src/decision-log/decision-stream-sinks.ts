@@ -2,9 +2,16 @@
  * Decision-stream sinks (`serve --decision-stream`): Kafka (`kafka://h:p[,h:p]`,
  * topic `atp.decisions.<region>`, keyed by decision id, acks=all) or an NDJSON
  * file (`file:PATH`, appended; what `atp-evaluate run --decisions-file` reads).
+ *
+ * Decision records are user-level data: each sink holds a residency
+ * clearance for its destination (proto/v1/residency.ts), minted by the
+ * sidecar's guard, so a sink cannot be built for another region's topic or
+ * brokers (ResidencyError naming `decision-stream`).
  */
 import { KafkaEventProducer, type KeyedRecord } from '@mercato/adapters/kafka/kafka-event-producer';
 import type { Logger } from '@mercato/platform/logger';
+import { defaultRegionRegistry } from '@mercato/proto/v1/region-registry';
+import { type Clearance, ResidencyGuard } from '@mercato/proto/v1/residency';
 import { decisionsTopic } from '@mercato/proto/v1/topics';
 import { NdjsonFileSink } from './decision-log-sinks.js';
 import type { DecisionEventSink } from './decision-stream.js';
@@ -12,13 +19,26 @@ import type { DecisionEventSink } from './decision-stream.js';
 /** `--decision-stream`, parsed: where decision events go. */
 export type DecisionStreamTarget = { kind: 'kafka'; brokers: string[] } | { kind: 'file'; path: string };
 
+/** The field residency refusals of the decision stream name. */
+const FIELD = 'decision-stream';
+
+/** The guard of a sink built without one: the default registry, in `region`. */
+function guardOf(region: string | ResidencyGuard): ResidencyGuard {
+  return typeof region === 'string' ? new ResidencyGuard(defaultRegionRegistry(), region) : region;
+}
+
 export class KafkaDecisionSink implements DecisionEventSink {
   private readonly producer: KafkaEventProducer;
   private connected: Promise<void> | null = null;
   readonly topic: string;
+  readonly clearance: Clearance<'user-level'>;
 
-  constructor(brokers: string[], region: string, logger: Logger) {
+  /** `at`: the sidecar's residency guard (or its region, checked against the default registry). */
+  constructor(brokers: string[], at: string | ResidencyGuard, logger: Logger) {
+    const guard = guardOf(at);
+    const region = guard.region;
     this.topic = decisionsTopic(region);
+    this.clearance = guard.clear('user-level', { kind: 'topic', topic: this.topic, brokers }, FIELD);
     this.producer = new KafkaEventProducer({ brokers, clientId: `atp-sidecar-decisions-${region}`, logger });
   }
 
@@ -41,7 +61,10 @@ export class KafkaDecisionSink implements DecisionEventSink {
 
 export class NdjsonDecisionSink implements DecisionEventSink {
   private readonly file: NdjsonFileSink;
-  constructor(path: string) {
+  readonly clearance: Clearance<'user-level'> | null;
+  /** A file of the sidecar's own disk: in-region (the clearance records it when a guard is given). */
+  constructor(path: string, guard?: ResidencyGuard) {
+    this.clearance = guard === undefined ? null : guard.clear('user-level', { kind: 'file', path }, FIELD);
     this.file = new NdjsonFileSink(path);
   }
   publish(batch: readonly KeyedRecord[]): Promise<void> {
@@ -56,10 +79,11 @@ export class NdjsonDecisionSink implements DecisionEventSink {
 
 export function createDecisionEventSink(
   target: DecisionStreamTarget,
-  region: string,
+  at: string | ResidencyGuard,
   logger: Logger,
 ): DecisionEventSink {
+  const guard = guardOf(at);
   return target.kind === 'kafka'
-    ? new KafkaDecisionSink(target.brokers, region, logger)
-    : new NdjsonDecisionSink(target.path);
+    ? new KafkaDecisionSink(target.brokers, guard, logger)
+    : new NdjsonDecisionSink(target.path, guard);
 }

@@ -78,6 +78,8 @@ export interface GrpcEdgeOptions {
   host?: string;
   port?: number;
   region: string;
+  /** Regions whose requests are accepted too (`--failover-for`; the service answers them from escrow). */
+  failoverFor?: ReadonlySet<string>;
   /** Readiness drives the health status of the ATP service and of "" (the whole server). */
   isReady: () => boolean;
   onError?: (e: AtpError) => void;
@@ -148,8 +150,8 @@ export class GrpcEdge {
             '$',
             `the request is not a protobuf ${ATP_SERVICE_NAME} message (${String(msg[UNDECODABLE])})`,
           );
-        const request = parseRegionalRequest(normalized, this.opts.region);
         const normalized = proto3Absent(msg);
+        const request = parseRegionalRequest(normalized, this.opts.region, this.opts.failoverFor);
         if (batch && request.channel !== 'browse')
           throw new ContractError('channel', 'CheckBatch serves "browse"');
         return checkResponseToJson(await this.opts.service.check(request, ctx));

@@ -57,6 +57,8 @@ export interface HttpEdgeOptions {
   host?: string;
   port?: number;
   region: string;
+  /** Regions whose requests are accepted too (`--failover-for`; the service answers them from escrow). */
+  failoverFor?: ReadonlySet<string>;
   /** Readiness: false until stores are connected and the model is warmed. */
   isReady: () => boolean;
   /** What /readyz reports beside `status` (versions served: model, batch features, directory). */
@@ -157,7 +159,7 @@ export class HttpEdge {
   private async check(req: IncomingMessage, res: ServerResponse, batch: boolean): Promise<void> {
     const ctx = requestContext(req);
     const raw = await readJson(req);
-    const request = parseRegionalRequest(raw, this.opts.region);
+    const request = parseRegionalRequest(raw, this.opts.region, this.opts.failoverFor);
     if (batch && request.channel !== 'browse') {
       throw new ContractError('channel', `check-batch serves "browse" (up to ${MAX_BROWSE_ITEMS} SKUs)`);
     }

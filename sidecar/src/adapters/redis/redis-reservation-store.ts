@@ -7,6 +7,7 @@
  * round trip.
  */
 
+import { escrowedKey } from '@mercato/adapters/redis/escrow-keys';
 import { holdInfoKey, holdsKey, ordersKey, promisedKey, skuKey } from '@mercato/adapters/redis/redis-keys';
 import { Periodic } from '@mercato/platform/periodic';
 import type { Redis } from 'ioredis';
@@ -81,10 +82,10 @@ export class RedisReservationStore implements ReservationStore {
     this.waitReplicas = opts.waitReplicas ?? 0;
     this.waitMs = opts.waitMs ?? 0;
     if (typeof this.redis.atpReserve !== 'function') {
-      redis.defineCommand('atpReserve', { numberOfKeys: 4, lua: RESERVE_LUA });
-      redis.defineCommand('atpConfirm', { numberOfKeys: 4, lua: CONFIRM_LUA });
-      redis.defineCommand('atpRelease', { numberOfKeys: 4, lua: RELEASE_LUA });
-      redis.defineCommand('atpRebuild', { numberOfKeys: 4, lua: REBUILD_LUA });
+      redis.defineCommand('atpReserve', { numberOfKeys: 5, lua: RESERVE_LUA });
+      redis.defineCommand('atpConfirm', { numberOfKeys: 5, lua: CONFIRM_LUA });
+      redis.defineCommand('atpRelease', { numberOfKeys: 5, lua: RELEASE_LUA });
+      redis.defineCommand('atpRebuild', { numberOfKeys: 5, lua: REBUILD_LUA });
     }
   }
 
@@ -231,9 +232,9 @@ export class RedisReservationStore implements ReservationStore {
     this.ordersDay = day;
   }
 
-  private keys(sku: string): [string, string, string, string] {
+  private keys(sku: string): [string, string, string, string, string] {
     const r = this.region;
-    return [skuKey(r, sku), holdsKey(r, sku), holdInfoKey(r, sku), promisedKey(r, sku)];
+    return [skuKey(r, sku), holdsKey(r, sku), holdInfoKey(r, sku), promisedKey(r, sku), escrowedKey(r, sku)];
   }
 }
 

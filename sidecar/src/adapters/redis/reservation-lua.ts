@@ -5,8 +5,10 @@
  * interleave with another sidecar's.
  *
  * KEYS (every script): [1] SKU feature hash, [2] holds zset, [3] hold info
- * hash, [4] promised-units hash. Expired holds are swept (at most
- * SWEEP_LIMIT per call) before anything is counted.
+ * hash, [4] promised-units hash, [5] escrowed-out hash (adapters/redis/
+ * escrow-keys.ts: units held for a neighbour region's failover budget, read
+ * by RESERVE_LUA only). Expired holds are swept (at most SWEEP_LIMIT per
+ * call) before anything is counted.
  */
 import { R, RECORD_WIDTH } from '@mercato/features/record-layout';
 
@@ -40,7 +42,8 @@ export const STOCK_MISSING = -1;
 /**
  * ARGV: node, qty, holdId, nowMs, ttlMs, keyTtlMs.
  * Available = on hand - reserved from the node's packed record (float64 LE)
- * in the SKU's feature hash, the only authority: when the record is missing
+ * in the SKU's feature hash, minus the units escrowed out to neighbour
+ * regions (their failover budgets: never promised here too), the only authority: when the record is missing
  * (Redis restarted empty, failover to a lagging replica) the hold is refused
  * with granted = STOCK_MISSING, whatever the caller believes (DESIGN.md §6
  * "Redis lost its state"). Grants when available - promised >= qty.
@@ -57,7 +60,7 @@ local rec = redis.call('HGET', KEYS[1], node)
 if not rec or #rec < ${RECORD_WIDTH * 8} then return {${STOCK_MISSING}, promised, -1} end
 local onHand = struct.unpack('<d', rec, ${R.onHand * 8 + 1})
 local reserved = struct.unpack('<d', rec, ${R.reserved * 8 + 1})
-local available = onHand - reserved
+local available = onHand - reserved - tonumber(redis.call('HGET', KEYS[5], node) or '0')
 if available - promised < qty then return {0, promised, available} end
 redis.call('HINCRBY', KEYS[4], node, qty)
 redis.call('HSET', KEYS[3], hold, node .. '|' .. qty)
