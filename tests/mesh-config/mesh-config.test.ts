@@ -10,9 +10,12 @@ import { join, relative } from 'node:path';
 import t, { type Test } from 'tap';
 import { parse } from 'yaml';
 import { MESH_CONFIG_DIR, readPins, sha256Of } from '../../mesh-config/scripts/pin.js';
+import { defaultRegionRegistry } from '../../proto/v1/region-registry.js';
 import { DEFAULT_PORTS, FILTER_CONFIG, REGION } from '../../scripts/local-mesh.js';
+import { parseFailoverFor } from '../../sidecar/src/cli/failover-flags.js';
 import { ProxyWasmVm } from '../../wasm-filter/emulator/index.js';
 import { OUT_PATH, REPO_ROOT } from '../../wasm-filter/scripts/build.js';
+import { renderKustomization } from '../deploy/render.js';
 import {
   checkoutHeaders,
   fakeSidecar,
@@ -299,5 +302,152 @@ t.test(
     // Istio applies failover only with outlier detection: dead endpoints must be ejected.
     t.ok(policy.outlierDetection.consecutive5xxErrors > 0);
     t.equal(policy.outlierDetection.maxEjectionPercent, 100, 'a whole dead region can be ejected');
+  },
+);
+
+t.test(
+  "each failover target's sidecars answer the failed region from escrow (--failover-for), and only those",
+  async (t) => {
+    // The rule's pairs, and per deployed region what its sidecars are told to fail over for.
+    const rule = await load(join(ISTIO, 'destination-rule.yaml'));
+    const pairs = rule.spec.trafficPolicy.loadBalancer.localityLbSetting.failover as Array<{
+      from: string;
+      to: string;
+    }>;
+    const deployOverlays = join(REPO_ROOT, 'deploy', 'overlays');
+    const regions = (await readdir(deployOverlays, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+    const registry = defaultRegionRegistry();
+    const regionConfig = (region: string, namespace: string) =>
+      renderKustomization(join(deployOverlays, region)).find(
+        (d) =>
+          d.kind === 'ConfigMap' && d.metadata.name === 'atp-region' && d.metadata.namespace === namespace,
+      )?.data as Record<string, string> | undefined;
+    for (const region of regions) {
+      // The budget job keeps this region's budget in the region the mesh fails it over to.
+      const atp = regionConfig(region, 'atp');
+      const to = pairs.find((p) => p.from === region)?.to;
+      t.equal(atp?.ATP_ESCROW_HOLDER, to, `${region}: the budget job escrows to its failover target ${to}`);
+      t.equal(
+        atp?.ATP_ESCROW_HOLDER_REDIS_URL,
+        regionConfig(to ?? '', 'atp')?.ATP_REDIS_URL,
+        `${region}: ... into ${to}'s Redis`,
+      );
+    }
+    for (const region of regions) {
+      // The rendered overlay's checkout ConfigMap, parsed by the validator `serve` runs on the flag.
+      const docs = renderKustomization(join(deployOverlays, region));
+      const cm = docs.find(
+        (d) =>
+          d.kind === 'ConfigMap' && d.metadata.name === 'atp-region' && d.metadata.namespace === 'checkout',
+      );
+      t.ok(cm, `${region}: ConfigMap atp-region in namespace checkout`);
+      const value = cm?.data?.ATP_FAILOVER_FOR;
+      t.type(value, 'string', `${region}: ATP_FAILOVER_FOR is set (empty for none)`);
+      const origins = parseFailoverFor([value ?? ''], region, registry, cm?.data?.ATP_REDIS_URL ?? null);
+      const expected = pairs.filter((p) => p.to === region).map((p) => p.from);
+      t.same(
+        [...origins].sort(),
+        [...expected].sort(),
+        `${region} answers from escrow exactly the regions the mesh fails over to it (${expected.join(', ') || 'none'})`,
+      );
+    }
+    // The sidecar container passes the ConfigMap value to the flag.
+    const patch = (await load(
+      join(REPO_ROOT, 'deploy', 'components', 'checkout-sidecar', 'sidecar-patch.yaml'),
+    )) as unknown as Doc[];
+    const container = patch.find((op) => op.value?.name === 'atp-sidecar')?.value;
+    const args = container.args as string[];
+    t.equal(args[args.indexOf('--failover-for') + 1], '$(ATP_FAILOVER_FOR)');
+    t.same(container.env.find((e: Doc) => e.name === 'ATP_FAILOVER_FOR')?.valueFrom.configMapKeyRef, {
+      name: 'atp-region',
+      key: 'ATP_FAILOVER_FOR',
+    });
+  },
+);
+
+t.test(
+  "each region's filter forwards exactly the origins its sidecars answer from escrow, stamped by the origin's mesh",
+  async (t) => {
+    // The rule's pairs; per mesh overlay the rendered WasmPlugin and VirtualService.
+    const rule = await load(join(ISTIO, 'destination-rule.yaml'));
+    const pairs = rule.spec.trafficPolicy.loadBalancer.localityLbSetting.failover as Array<{
+      from: string;
+      to: string;
+    }>;
+    const regions = (await readdir(OVERLAYS, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+    const registry = defaultRegionRegistry();
+    const rendered = new Map<string, { plugin: Doc; stamp: Record<string, string> }>();
+    for (const region of regions) {
+      const docs = await renderOverlay(t, region);
+      const plugin = docs.find((d) => d.kind === 'WasmPlugin');
+      if (plugin === undefined) throw t.fail(`${region}: no WasmPlugin`);
+      const vs = docs.find(
+        (d) => d.kind === 'VirtualService' && d.metadata.name === 'checkout-origin-region',
+      );
+      // The VirtualService routes the DestinationRule's host, overwriting (set, never add) one header with its region.
+      t.same(vs?.spec.hosts, [rule.spec.host], `${region}: the checkout host`);
+      t.same(
+        vs?.spec.http[0].route,
+        [{ destination: { host: rule.spec.host } }],
+        `${region}: same destination`,
+      );
+      t.equal(
+        vs?.spec.http[0].headers.request.add,
+        undefined,
+        `${region}: no add (a client value would survive)`,
+      );
+      const stamp = vs?.spec.http[0].headers.request.set as Record<string, string>;
+      t.same(stamp, { 'x-atp-origin-region': region }, `${region}: stamps its own region`);
+      rendered.set(region, { plugin, stamp });
+
+      // failover_for = the rule's froms for this region = the sidecars' --failover-for (deploy ConfigMap).
+      const failoverFor = (plugin.spec.pluginConfig.failover_for ?? []) as string[];
+      const expected = pairs.filter((p) => p.to === region).map((p) => p.from);
+      t.same(
+        [...failoverFor].sort(),
+        [...expected].sort(),
+        `${region}: failover_for = ${expected.join(', ') || 'none'}`,
+      );
+      const cm = renderKustomization(join(REPO_ROOT, 'deploy', 'overlays', region)).find(
+        (d) =>
+          d.kind === 'ConfigMap' && d.metadata.name === 'atp-region' && d.metadata.namespace === 'checkout',
+      );
+      const sidecarOrigins = parseFailoverFor(
+        [cm?.data?.ATP_FAILOVER_FOR ?? ''],
+        region,
+        registry,
+        cm?.data?.ATP_REDIS_URL ?? null,
+      );
+      t.same([...failoverFor].sort(), [...sidecarOrigins].sort(), `${region}: filter and sidecar agree`);
+    }
+
+    // The real filter, configured as `to`, sends a checkout stamped by `from`'s mesh as `from`'s.
+    for (const { from, to } of pairs) {
+      const target = rendered.get(to);
+      const origin = rendered.get(from);
+      if (target === undefined || origin === undefined) throw t.fail(`${from} -> ${to}: no overlay`);
+      const sidecar = fakeSidecar(() => ({ decision: 'allow' }));
+      const vm = await ProxyWasmVm.load(await filterModule(), {
+        rootId: 'atp_filter',
+        vmId: 'atp',
+        pluginConfig: target.plugin.spec.pluginConfig,
+        clusters: { [target.plugin.spec.pluginConfig.sidecar_cluster]: sidecar.handler },
+      });
+      try {
+        t.equal(vm.start(), true, `${to} starts`);
+        const route = (target.plugin.spec.pluginConfig.routes as Doc[]).find((r) => r.mode === 'enforce');
+        const stream = vm.newHttpStream();
+        stream.requestHeaders(checkoutHeaders(Object.entries(origin.stamp), route?.prefix ?? '/'), false);
+        stream.requestBody(IN_STOCK_BODY, true);
+        await stream.settled();
+        t.equal(sidecar.requests[0]?.region, from, `${from} -> ${to}: the sidecar is asked for ${from}`);
+      } finally {
+        vm.close();
+      }
+    }
   },
 );

@@ -55,7 +55,7 @@ const BAD_CONFIGS: Array<{ why: string; config: string | object; reason: RegExp 
   {
     why: 'region with spaces',
     config: { ...BASE_CONFIG, region: 'eu west' },
-    reason: /region: may contain only/,
+    reason: /region: expected a region name/,
   },
   {
     why: 'sidecar_path without a slash',

@@ -11,7 +11,10 @@ export const MAX_ITEM_QTY: i64 = 1000;
 export const MAX_SKU_CHARS: i32 = 128;
 export const MAX_BUYER_ZONE_CHARS: i32 = 32;
 export const MAX_REQUEST_ID_CHARS: i32 = 128;
-export const MAX_REGION_CHARS: i32 = 64;
+/** Region names: parseRegionName in proto/v1/regions.ts (MAX_REGION_NAME). */
+export const MAX_REGION_CHARS: i32 = 32;
+/** Regions one filter may answer for in a failover (plugin config `failover_for`). */
+export const MAX_FAILOVER_REGIONS: i32 = 8;
 /** Sidecar summary header values copied onto the request; longer values are dropped. */
 export const MAX_SIDECAR_HEADER_CHARS: i32 = 256;
 
@@ -100,6 +103,14 @@ export const HEADER_PATH = ':path';
 export const HEADER_CONTENT_LENGTH = 'content-length';
 export const HEADER_REQUEST_ID = 'x-request-id';
 export const HEADER_BUYER_ZONE = 'x-atp-buyer-zone';
+/**
+ * The buyer's home region of a checkout the mesh failed over from another
+ * region: set (overwriting any client value) by the origin region's mesh
+ * routes (mesh-config/istio/virtual-service.yaml), never trusted from a
+ * client. Honoured only for regions in plugin config `failover_for`; always
+ * removed before the request goes upstream.
+ */
+export const HEADER_ORIGIN_REGION = 'x-atp-origin-region';
 
 // Headers the filter sets (and strips from clients on ATP routes, so they cannot be forged).
 export const HEADER_DECISION = 'x-atp-decision';

@@ -31,6 +31,7 @@ export function describeConfig(config: PluginConfig, rootId: string): string {
     config.timeoutMs.toString() +
     ' ms, region ' +
     config.region +
+    (config.failoverFor.length > 0 ? ' (failover for ' + config.failoverFor.join(',') + ')' : '') +
     ', snapshot ' +
     config.snapshotPath +
     ' every ' +

@@ -23,11 +23,11 @@ import {
   MAX_CACHE_MAX_ENTRIES,
   MAX_CACHE_TTL_MS,
   MAX_CONFIG_STRING_CHARS,
+  MAX_FAILOVER_REGIONS,
   MAX_JSON_DEPTH,
   MAX_JSON_KEY_CHARS,
   MAX_MARGIN_MAX_AGE_MS,
   MAX_MAX_BODY_BYTES,
-  MAX_REGION_CHARS,
   MAX_ROLLOUT_PCT,
   MAX_ROUTES,
   MAX_SNAPSHOT_PERIOD_MS,
@@ -46,8 +46,10 @@ import { FieldReader, indexed, member, WHOLE_DOCUMENT } from '../json/field-read
 import { hasPrefix } from '../text/identifiers';
 import { JsonKind, JsonScanner } from '../json/json-scanner';
 import { MODE_NAMES, parseModeName, RouteMode } from './route-mode';
+import { isRegionName, REGION_NAME_RULE } from '../text/region-name';
 
 const FULL_ROLLOUT_PCT: u32 = 100;
+const FAILOVER_FOR = 'failover_for';
 
 /** How a route behaves when the sidecar gives no usable answer, and how long cached facts stay usable. */
 export class FailurePolicyConfig {
@@ -84,6 +86,12 @@ export class PluginConfig {
   sidecarPath: string = DEFAULT_SIDECAR_PATH;
   timeoutMs: u32 = DEFAULT_TIMEOUT_MS;
   region: string = '';
+  /**
+   * Regions whose failed-over checkouts this filter forwards as theirs (the
+   * sidecar then answers them from escrow): the origin region named by
+   * x-atp-origin-region when it is listed here, else `region`.
+   */
+  failoverFor: string[] = [];
   maxBodyBytes: u32 = DEFAULT_MAX_BODY_BYTES;
   snapshotPath: string = DEFAULT_SNAPSHOT_PATH;
   snapshotPeriodMs: u32 = DEFAULT_SNAPSHOT_PERIOD_MS;
@@ -115,6 +123,9 @@ export function parsePluginConfig(bytes: Uint8Array): PluginConfigResult {
   if (config.sidecarCluster.length == 0) return refused('sidecar_cluster', 'is required');
   if (config.region.length == 0) return refused('region', 'is required');
   if (config.routes.length == 0) return refused('routes', 'is required');
+  const own = config.failoverFor.indexOf(config.region);
+  if (own >= 0)
+    return refused(indexed(FAILOVER_FOR, own), 'is this filter\'s own region "' + config.region + '"');
   if (config.sidecarAuthority.length == 0) config.sidecarAuthority = config.sidecarCluster;
   for (let i = 0; i < config.routes.length; i++) inheritPolicy(unchecked(config.routes[i]), config.defaults);
   return new PluginConfigResult(config, '');
@@ -153,7 +164,9 @@ function readTopLevel(reader: FieldReader, config: PluginConfig): void {
     } else if (key == 'timeout_ms') {
       config.timeoutMs = <u32>reader.integer(key, MIN_TIMEOUT_MS, MAX_TIMEOUT_MS);
     } else if (key == 'region') {
-      config.region = reader.identifier(key, MAX_REGION_CHARS);
+      config.region = readRegion(reader, key);
+    } else if (key == FAILOVER_FOR) {
+      readFailoverFor(reader, config);
     } else if (key == 'max_body_bytes') {
       config.maxBodyBytes = <u32>reader.integer(key, MIN_MAX_BODY_BYTES, MAX_MAX_BODY_BYTES);
     } else if (key == 'snapshot_path') {
@@ -187,6 +200,7 @@ function topLevelBit(key: string): u32 {
   if (key == 'snapshot_timeout_ms') return 512;
   if (key == 'cache_key_prefix') return 1024;
   if (key == 'cache_max_entries') return 2048;
+  if (key == FAILOVER_FOR) return 4096;
   return 0;
 }
 
@@ -226,6 +240,41 @@ function inheritPolicy(route: RouteConfig, defaults: FailurePolicyConfig): void 
   if ((set & POLICY_BIT_DENY_FAST_PATH_TTL) == 0) p.denyFastPathTtlMs = defaults.denyFastPathTtlMs;
   if ((set & POLICY_BIT_WIDE_MARGIN) == 0) p.wideMarginUnits = defaults.wideMarginUnits;
   if ((set & POLICY_BIT_MARGIN_MAX_AGE) == 0) p.marginMaxAgeMs = defaults.marginMaxAgeMs;
+}
+
+/** A region name by parseRegionName's rule (proto/v1/regions.ts). */
+function readRegion(reader: FieldReader, field: string): string {
+  const name = reader.printableString(field, MAX_CONFIG_STRING_CHARS);
+  if (reader.failed) return '';
+  if (!isRegionName(name)) {
+    reader.fail(field, REGION_NAME_RULE + ', got "' + name.slice(0, 40) + '"');
+    return '';
+  }
+  return name;
+}
+
+/** failover_for: distinct region names, at most MAX_FAILOVER_REGIONS (empty: none). */
+function readFailoverFor(reader: FieldReader, config: PluginConfig): void {
+  const sc = reader.scanner;
+  if (!reader.expectKind(FAILOVER_FOR, JsonKind.ARRAY, 'an array')) return;
+  if (!sc.openArray()) return;
+  const names: string[] = [];
+  while (true) {
+    if (names.length >= MAX_FAILOVER_REGIONS) {
+      reader.fail(FAILOVER_FOR, 'has more than ' + MAX_FAILOVER_REGIONS.toString() + ' elements');
+      return;
+    }
+    const field = indexed(FAILOVER_FOR, names.length);
+    const name = readRegion(reader, field);
+    if (reader.failed) return;
+    if (names.includes(name)) {
+      reader.fail(field, 'repeats "' + name + '"');
+      return;
+    }
+    names.push(name);
+    if (!sc.nextArrayElement()) break;
+  }
+  if (!sc.failed) config.failoverFor = names;
 }
 
 function readPath(reader: FieldReader, field: string): string {

@@ -13,17 +13,7 @@ import { policyFailsOpen, policyUsesCache, policyUsesMargin } from '../config/fa
 import { PluginConfig, RouteConfig } from '../config/plugin-config';
 import { RouteMode } from '../config/route-mode';
 import { matchRoute } from '../config/route-table';
-import {
-  HEADER_DECISION,
-  HEADER_DECISION_ID,
-  HEADER_DEGRADED,
-  HEADER_HOLD_TOKEN,
-  HEADER_NODE,
-  HEADER_REASON,
-  MAX_REQUEST_ID_CHARS,
-  NANOS_PER_MS,
-  PAUSE_SLACK_MS,
-} from '../constants';
+import { MAX_REQUEST_ID_CHARS, NANOS_PER_MS, PAUSE_SLACK_MS } from '../constants';
 import {
   ActionKind,
   localDecisionId,
@@ -43,15 +33,8 @@ import * as host from '../host/host';
 import { WHOLE_DOCUMENT } from '../json/field-reader';
 import { Degradation } from '../metrics/filter-metrics';
 import { CheckoutBody, CheckoutItem, parseCheckoutBody } from '../request/checkout-request';
-import {
-  FORGED_DECISION,
-  FORGED_DECISION_ID,
-  FORGED_DEGRADED,
-  FORGED_HOLD_TOKEN,
-  FORGED_NODE,
-  FORGED_REASON,
-  RequestHeaders,
-} from '../request/request-headers';
+import { ORIGIN_OWN, RequestHeaders } from '../request/request-headers';
+import { stripDecisionHeaders } from '../request/strip-decision-headers';
 import { screenBasket } from '../rules/basket-screen';
 import { resolveRoute } from '../rules/effective-route';
 import { writeSidecarRequest } from '../sidecar/sidecar-request';
@@ -104,6 +87,8 @@ export class AtpHttpContext extends StreamContext {
   private requestId: string = '';
   private zoneHeader: string | null = null;
   private zone: string = '';
+  /** The region the sidecar is asked for (and caches and margins are keyed by): own, or a failed-over origin. */
+  private region: string = '';
   /** The basket as sent to the sidecar (after SKU kill switches). */
   private items: CheckoutItem[] = NO_ITEMS;
   /** The basket's decision-cache key (decision-cache.ts), computed once; empty: not cacheable. */
@@ -136,7 +121,8 @@ export class AtpHttpContext extends StreamContext {
     if (path === null) return FilterHeadersStatusValues.Continue;
     const route = matchRoute(config.routes, path);
     if (route === null) return FilterHeadersStatusValues.Continue;
-    // On ATP routes the x-atp-* request headers are ours alone: a client must not forge a decision.
+    // On ATP routes the x-atp-* request headers are ours alone: a client must not forge a decision
+    // (and the mesh's x-atp-origin-region, read below from this copy, stops here too).
     const forged = headers.forged();
     if (forged != 0) stripDecisionHeaders(forged);
     if (!headers.isMethod(POST)) return FilterHeadersStatusValues.Continue;
@@ -150,6 +136,7 @@ export class AtpHttpContext extends StreamContext {
     this.mode = effective.mode;
     this.killed = effective.killed;
     this.plugin.metrics.countIntercepted();
+    this.region = this.requestRegion(config, headers);
     // Killed: holds are all that is left to check, and only enforce acts on them.
     if (this.killed && (this.mode != RouteMode.ENFORCE || !hasHolds(snapshot))) {
       return this.headersStatus(this.finish(outcomeForBypass(), false));
@@ -263,7 +250,7 @@ export class AtpHttpContext extends StreamContext {
     // A cached answer is per basket, not per arm: experiment traffic neither reads nor writes the cache.
     if (
       this.experiment === null &&
-      writeDecisionKey(keyScratch, config.region, this.zone, route.prefix, this.items)
+      writeDecisionKey(keyScratch, this.region, this.zone, route.prefix, this.items)
     ) {
       this.cacheKey = copyBytes(keyScratch);
     }
@@ -284,6 +271,14 @@ export class AtpHttpContext extends StreamContext {
     return true;
   }
 
+  /** Own region, or the failover origin named by the mesh when failover_for lists it (others counted). */
+  private requestRegion(config: PluginConfig, headers: RequestHeaders): string {
+    const i = headers.originRegionIndex(config.failoverFor, config.region);
+    if (i == ORIGIN_OWN) return config.region;
+    this.plugin.metrics.countOrigin(i >= 0);
+    return i >= 0 ? unchecked(config.failoverFor[i]) : config.region;
+  }
+
   /** The bucket of the buyer key (read in place, never kept) when a running experiment covers the path. */
   private assignExperiment(snapshot: FilterSnapshot | null, path: string, headers: RequestHeaders): void {
     if (snapshot === null || snapshot.experiments.length == 0 || !headers.hasBuyerKey()) return;
@@ -299,7 +294,7 @@ export class AtpHttpContext extends StreamContext {
     const body = writeSidecarRequest(
       callBody,
       this.requestId,
-      config.region,
+      this.region,
       this.zone,
       this.items,
       this.experiment,
@@ -383,7 +378,7 @@ export class AtpHttpContext extends StreamContext {
 
   /** Every item's last-known margin covers its qty with wide_margin_units to spare; the margins are spent. */
   private wideMarginAllows(route: RouteConfig): bool {
-    const region = this.plugin.config.region;
+    const region = this.region;
     if (this.items.length == 0) return false;
     const p = route.policy;
     const nowMs = host.nowNs() / NANOS_PER_MS;
@@ -411,7 +406,7 @@ export class AtpHttpContext extends StreamContext {
     const n = this.items.length;
     // Exactly one value per item of the request, or nothing is recorded.
     if (n == 0 || verdict.unitsCount != n) return;
-    const region = plugin.config.region;
+    const region = this.region;
     for (let i = 0; i < n; i++) {
       plugin.margins.record(
         region,
@@ -459,16 +454,6 @@ export class AtpHttpContext extends StreamContext {
     if (continued) return FilterDataStatusValues.Continue;
     return FilterDataStatusValues.StopIterationAndBuffer;
   }
-}
-
-/** Removes the x-atp-* headers a client sent (FORGED_* bits). */
-function stripDecisionHeaders(forged: u32): void {
-  if ((forged & FORGED_DECISION) != 0) host.removeRequestHeader(HEADER_DECISION);
-  if ((forged & FORGED_DECISION_ID) != 0) host.removeRequestHeader(HEADER_DECISION_ID);
-  if ((forged & FORGED_NODE) != 0) host.removeRequestHeader(HEADER_NODE);
-  if ((forged & FORGED_DEGRADED) != 0) host.removeRequestHeader(HEADER_DEGRADED);
-  if ((forged & FORGED_REASON) != 0) host.removeRequestHeader(HEADER_REASON);
-  if ((forged & FORGED_HOLD_TOKEN) != 0) host.removeRequestHeader(HEADER_HOLD_TOKEN);
 }
 
 /** An exact-size copy of the writer's bytes (kept by the stream). */

@@ -25,6 +25,10 @@ export const METRIC_DEGRADED_FAIL_OPEN = 'atp_filter.degraded_fail_open';
 export const METRIC_HOLDS = 'atp_filter.compliance_holds';
 /** Sidecar allows whose x-atp-hold-token was malformed: passed on without one (the hold then lives until its TTL). */
 export const METRIC_HOLD_TOKENS_DROPPED = 'atp_filter.hold_tokens_dropped';
+/** Checkouts forwarded to the sidecar as a failed-over region's (x-atp-origin-region in failover_for). */
+export const METRIC_FAILOVER_REQUESTS = 'atp_filter.failover_requests';
+/** x-atp-origin-region values naming neither this region nor one of failover_for: ignored (own region used). */
+export const METRIC_ORIGIN_REGION_REFUSED = 'atp_filter.origin_region_refused';
 export const METRIC_SNAPSHOT_FETCHES = 'atp_filter.snapshot_fetches';
 export const METRIC_SNAPSHOT_FAILURES = 'atp_filter.snapshot_fetch_failures';
 /** Gauges: how old the snapshot in force is (ms) and its version. */
@@ -55,6 +59,8 @@ export class FilterMetrics {
   private degradedFailOpen: i64 = -1;
   private holds: i64 = -1;
   private holdTokensDropped: i64 = -1;
+  private failoverRequests: i64 = -1;
+  private originRefused: i64 = -1;
   private snapshotFetches: i64 = -1;
   private snapshotFailures: i64 = -1;
   private snapshotAge: i64 = -1;
@@ -77,6 +83,8 @@ export class FilterMetrics {
     this.degradedFailOpen = host.defineCounter(METRIC_DEGRADED_FAIL_OPEN);
     this.holds = host.defineCounter(METRIC_HOLDS);
     this.holdTokensDropped = host.defineCounter(METRIC_HOLD_TOKENS_DROPPED);
+    this.failoverRequests = host.defineCounter(METRIC_FAILOVER_REQUESTS);
+    this.originRefused = host.defineCounter(METRIC_ORIGIN_REGION_REFUSED);
     this.snapshotFetches = host.defineCounter(METRIC_SNAPSHOT_FETCHES);
     this.snapshotFailures = host.defineCounter(METRIC_SNAPSHOT_FAILURES);
     this.snapshotAge = host.defineGauge(METRIC_SNAPSHOT_AGE);
@@ -112,6 +120,12 @@ export class FilterMetrics {
 
   countHoldTokenDropped(): void {
     host.incrementCounter(this.holdTokensDropped);
+  }
+
+  /** An intercepted checkout's origin header: honoured (a failover request) or refused (ignored). */
+  countOrigin(honoured: bool): void {
+    if (honoured) host.incrementCounter(this.failoverRequests);
+    else host.incrementCounter(this.originRefused);
   }
 
   /** A snapshot fetch from the sidecar succeeded (ok) or failed. */

@@ -14,6 +14,7 @@ import {
   HEADER_HOLD_TOKEN,
   HEADER_METHOD,
   HEADER_NODE,
+  HEADER_ORIGIN_REGION,
   HEADER_PATH,
   HEADER_REASON,
   HEADER_REQUEST_ID,
@@ -30,6 +31,13 @@ export const FORGED_NODE: u32 = 4;
 export const FORGED_DEGRADED: u32 = 8;
 export const FORGED_REASON: u32 = 16;
 export const FORGED_HOLD_TOKEN: u32 = 32;
+/** Not forged but mesh-internal (HEADER_ORIGIN_REGION): read, then never passed upstream. */
+export const FORGED_ORIGIN_REGION: u32 = 64;
+
+/** originRegionIndex: no origin header, or it names this filter's own region. */
+export const ORIGIN_OWN: i32 = -1;
+/** originRegionIndex: an origin region this filter does not answer for (counted, never forwarded). */
+export const ORIGIN_REFUSED: i32 = -2;
 
 const PATH: i32 = 0;
 const METHOD: i32 = 1;
@@ -40,6 +48,7 @@ const CONTENT_LENGTH: i32 = 5;
 const BUYER_KEY: i32 = 6;
 const SESSION_KEY: i32 = 7;
 const FIRST_FORGED: i32 = 8;
+const ORIGIN_REGION: i32 = 14;
 
 const NAMES = new HeaderNames([
   HEADER_PATH,
@@ -56,6 +65,7 @@ const NAMES = new HeaderNames([
   HEADER_DEGRADED,
   HEADER_REASON,
   HEADER_HOLD_TOKEN,
+  HEADER_ORIGIN_REGION,
 ]);
 
 /**
@@ -120,6 +130,20 @@ export class RequestHeaders {
   contentLength(): i64 {
     if (!this.slots.has(CONTENT_LENGTH)) return -1;
     return parseDecimalBytes(this.slots.valuePtr(CONTENT_LENGTH), this.slots.valueSize(CONTENT_LENGTH));
+  }
+
+  /**
+   * The failover origin (x-atp-origin-region, compared in place): its index
+   * in `failoverFor` when it names one of them exactly, ORIGIN_OWN when absent
+   * or `own`, ORIGIN_REFUSED for any other value (unknown or malformed).
+   */
+  originRegionIndex(failoverFor: string[], own: string): i32 {
+    if (!this.slots.has(ORIGIN_REGION)) return ORIGIN_OWN;
+    for (let i = 0; i < failoverFor.length; i++) {
+      if (this.slots.equals(ORIGIN_REGION, unchecked(failoverFor[i]))) return i;
+    }
+    if (this.slots.equals(ORIGIN_REGION, own)) return ORIGIN_OWN;
+    return ORIGIN_REFUSED;
   }
 
   /** FORGED_* bits of the x-atp-* headers present. */
