@@ -30,6 +30,12 @@ const CASES: Array<{ why: string; body: string | Uint8Array; field: string; mess
     message: /expected an array, got a string/,
   },
   { why: 'items is empty', body: '{"items":[],"buyer_zone":"Z"}', field: 'items', message: /at least 1/ },
+  {
+    why: 'a SKU on two lines (its hold is per SKU and decision)',
+    body: '{"items":[{"sku":"A","qty":1},{"sku":"B","qty":1},{"sku":"A","qty":2}]}',
+    field: 'items[2].sku',
+    message: /A is already items\[0\]: send each SKU once, with the total quantity/,
+  },
   { why: 'an item is a number', body: '{"items":[7]}', field: 'items[0]', message: /expected an object/ },
   {
     why: 'sku is a number',

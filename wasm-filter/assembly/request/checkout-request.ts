@@ -174,6 +174,16 @@ function readItem(body: CheckoutBody, index: i32): void {
     reader.fail(itemMember(index, QTY), 'expected an integer, got undefined');
     return;
   }
+  // Holds are per (SKU, decision): a second line of the same SKU would ride on the first line's hold.
+  for (let j = 0; j < body.items.length; j++) {
+    if (body.items[j].sku == sku) {
+      reader.fail(
+        itemMember(index, SKU),
+        sku + ' is already items[' + j.toString() + ']: send each SKU once, with the total quantity',
+      );
+      return;
+    }
+  }
   body.items.push(new CheckoutItem(sku, <i32>qty));
 }
 
