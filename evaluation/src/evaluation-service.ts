@@ -27,6 +27,8 @@ export const STOP_STEP_DEADLINE_MS = 10_000;
 export interface EvaluationServiceParts {
   join: JoinConfig;
   dbPath: string;
+  /** Item rows kept for outcome lookups by decision id (`--outcome-lookup-rows`; default OUTCOME_LOOKUP_ROWS). */
+  outcomeLookupRows?: number;
   source: RecordSource;
   deadLetters: DeadLetterSink;
   /** null: no HTTP edge. */
@@ -49,7 +51,10 @@ export class EvaluationService {
   httpPort = 0;
 
   constructor(private readonly parts: EvaluationServiceParts) {
-    this.store = new SqliteJoinStore(parts.dbPath);
+    this.store = new SqliteJoinStore(
+      parts.dbPath,
+      parts.outcomeLookupRows === undefined ? {} : { outcomeLookupRows: parts.outcomeLookupRows },
+    );
     this.join = new OutcomeJoin(this.store, parts.join);
     this.metrics = createEvaluationMetrics(this.store);
     const g = parts.guardrail ?? null;

@@ -47,6 +47,7 @@ import { readTokenFile } from './guardrail/control-plane-client.js';
 import { GUARDRAIL_CHECK_MS } from './guardrail/experiment-monitor.js';
 import { impactOptions, type RawImpactFlags, wantsImpact, writeImpact } from './impact-flags.js';
 import { DEFAULT_HORIZON_MS, DEFAULT_LATENESS_MS } from './join/outcome-join.js';
+import { OUTCOME_LOOKUP_ROWS } from './join/outcome-lookup.js';
 import { SqliteJoinStore } from './join/sqlite-join-store.js';
 import { clearReportExport, joinResidency } from './join-residency.js';
 import { buildReport, formatReport } from './report/evaluation-report.js';
@@ -54,6 +55,8 @@ import { DEFAULT_SESSION_TIMEOUT_MS, KafkaRecordSource } from './sources/kafka-r
 import { NdjsonRecordSource } from './sources/ndjson-record-source.js';
 import { DEFAULT_CONFIDENCE } from './stats/wilson-interval.js';
 
+/** Bound of --outcome-lookup-rows (a row is a few hundred bytes of SQLite). */
+const MAX_OUTCOME_LOOKUP_ROWS = 10_000_000;
 export const DEFAULT_HTTP_PORT = 9470;
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
 /** `--http-port off`: no HTTP edge. */
@@ -77,6 +80,7 @@ export interface RawRunFlags {
   closeAll?: boolean;
   horizonMs?: string;
   latenessMs?: string;
+  outcomeLookupRows?: string;
   sessionTimeoutMs?: string;
   httpPort?: string;
   httpHost?: string;
@@ -98,6 +102,12 @@ function sourcePartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationService
     (s) => parseRegionName(s, 'region'),
   );
   const dbPath = requiredFlag(f.db, '--db', 'the SQLite file of the join state and figures');
+  const outcomeLookupRows = intFlag(
+    f.outcomeLookupRows,
+    '--outcome-lookup-rows',
+    { min: 0, max: MAX_OUTCOME_LOOKUP_ROWS },
+    OUTCOME_LOOKUP_ROWS,
+  );
   // A region the registry does not know is refused before anything is read.
   joinResidency(region, f.regionsFile, null);
   const join = {
@@ -131,6 +141,7 @@ function sourcePartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationService
     return {
       join,
       dbPath,
+      outcomeLookupRows,
       source: new NdjsonRecordSource(decisionsFile, outcomesFile),
       deadLetters: new FileDeadLetterSink(f.dlqFile ?? `${resolve(dbPath)}.dlq.ndjson`),
       http,
@@ -157,6 +168,7 @@ function sourcePartsFromFlags(f: RawRunFlags, logger: Logger): EvaluationService
   return {
     join,
     dbPath,
+    outcomeLookupRows,
     source: new KafkaRecordSource({
       brokers,
       clientId,
@@ -317,6 +329,10 @@ export function evaluateProgram() {
     .option(
       '--horizon-ms <n>',
       `an outcome counts if resolved within this of its decision (default ${DEFAULT_HORIZON_MS})`,
+    )
+    .option(
+      '--outcome-lookup-rows <n>',
+      `item rows kept for the console's outcome lookup by decision id, newest first (default ${OUTCOME_LOOKUP_ROWS}; 0: none)`,
     )
     .option(
       '--lateness-ms <n>',

@@ -14,7 +14,10 @@ import { Registry } from 'prom-client';
 import t, { type Test } from 'tap';
 import { EvaluationHttpServer } from '../../../evaluation/src/evaluation-http-server.js';
 import { OutcomeJoin } from '../../../evaluation/src/join/outcome-join.js';
+import { OUTCOME_LOOKUP_ROWS } from '../../../evaluation/src/join/outcome-lookup.js';
 import { SqliteJoinStore } from '../../../evaluation/src/join/sqlite-join-store.js';
+import { runPartsFromFlags } from '../../../evaluation/src/main.js';
+import { createLogger } from '../../../platform/src/logger.js';
 import { batches, decision, dLine, item, MIN, oLine, outcome, REGION, T0 } from './join-stream.js';
 
 const CONFIG = { region: REGION, horizonMs: 60 * MIN, latenessMs: 10 * MIN };
@@ -98,3 +101,24 @@ t.test('only the newest item rows are kept', async (t) => {
   t.equal((await get('d-1')).status, 404);
   for (const id of ['d-2', 'd-3', 'd-4']) t.equal((await get(id)).status, 200, `${id} kept`);
 });
+
+t.test(
+  'atp-evaluate run --outcome-lookup-rows sets the bound; a bad value is refused naming the flag',
+  async (t) => {
+    const dir = mkdtempSync(joinPath(tmpdir(), 'atp-lookup-flag-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const flags = (rows: string | undefined) => ({
+      region: 'eu-west',
+      db: joinPath(dir, 'eval.sqlite'),
+      decisionsFile: joinPath(dir, 'd.ndjson'),
+      outcomesFile: joinPath(dir, 'o.ndjson'),
+      httpPort: 'off',
+      ...(rows === undefined ? {} : { outcomeLookupRows: rows }),
+    });
+    const logger = createLogger({ level: 'silent' });
+    t.equal(runPartsFromFlags(flags('5000'), logger).outcomeLookupRows, 5000);
+    t.equal(runPartsFromFlags(flags(undefined), logger).outcomeLookupRows, OUTCOME_LOOKUP_ROWS);
+    for (const bad of ['-1', 'many', '1e9'])
+      t.throws(() => runPartsFromFlags(flags(bad), logger), { message: /--outcome-lookup-rows/ }, bad);
+  },
+);
