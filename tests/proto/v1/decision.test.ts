@@ -41,18 +41,21 @@ t.test(
   },
 );
 
-t.test('a checkout names each SKU once (its hold is per SKU and decision); product pages may repeat', async (t) => {
-  const req = (channel: string, skus: string[]) => ({
-    request_id: 'r-dup',
-    region: 'eu-west',
-    buyer_zone: 'Z1',
-    channel,
-    items: skus.map((sku) => ({ sku, qty: 5 })),
-  });
-  t.throws(() => parseCheckRequest(req('checkout', ['A', 'B', 'A'])), {
-    field: 'items[2].sku',
-    message: /A is already items\[0\]: send each SKU once, with the total quantity/,
-  });
-  t.equal(parseCheckRequest(req('checkout', ['A', 'B'])).items.length, 2);
-  t.equal(parseCheckRequest(req('browse', ['A', 'A'])).items.length, 2, 'browse holds nothing');
-});
+t.test(
+  'a checkout names each SKU once (its hold is per SKU and decision); product pages may repeat',
+  async (t) => {
+    const req = (channel: string, skus: string[]) => ({
+      request_id: 'r-dup',
+      region: 'eu-west',
+      buyer_zone: 'Z1',
+      channel,
+      items: skus.map((sku) => ({ sku, qty: 5 })),
+    });
+    t.throws(() => parseCheckRequest(req('checkout', ['A', 'B', 'A'])), {
+      field: 'items[2].sku',
+      message: /A is already items\[0\]: send each SKU once, with the total quantity/,
+    });
+    t.equal(parseCheckRequest(req('checkout', ['A', 'B'])).items.length, 2);
+    t.equal(parseCheckRequest(req('browse', ['A', 'A'])).items.length, 2, 'browse holds nothing');
+  },
+);
