@@ -82,6 +82,13 @@ export interface EventSource {
   /** The group's committed offset per partition (absent: nothing committed yet), asked of the brokers now. */
   committedOffsets(): Promise<Map<number, string>>;
   /**
+   * Whether the group had committed anything when this source started (read
+   * before its first fetch; undefined: not known). A group that had not reads
+   * the log from its start in this process: a store epoch begun now needs no
+   * rewind.
+   */
+  hadCommitsAtStart?(): boolean | undefined;
+  /**
    * Replays the log from the earliest retained records (the group's offsets
    * reset there, consumption restarted with the same handler): the store
    * epoch refill after the feature store lost its state. Absent: no refill.

@@ -22,6 +22,12 @@ interface Refill {
   targets: Map<number, string>;
   /** The group was rewound (or had nothing committed): until then, committed offsets prove nothing. */
   rewound: boolean;
+  /**
+   * Begun (or adopted) at this process's first look, by a group that had committed nothing when the source
+   * started: this very process reads the log from its start, so nothing needs rewinding (a rewind while the
+   * consumer is still joining only costs a rejoin).
+   */
+  fresh: boolean;
 }
 
 export interface StoreEpochKeeperDeps {
@@ -38,6 +44,8 @@ export class StoreEpochKeeper {
   epochsBegun = 0;
   /** Whether the first tick looked for an epoch another ingester left refilling. */
   private resumeChecked = false;
+  /** Whether a tick has run (the first one may find the store as this process started it). */
+  private looked = false;
 
   constructor(private readonly deps: StoreEpochKeeperDeps) {}
 
@@ -69,6 +77,8 @@ export class StoreEpochKeeper {
 
   async tick(): Promise<void> {
     const { epochs, source, log } = this.deps;
+    const fresh = !this.looked && source.hadCommitsAtStart?.() === false;
+    this.looked = true;
     if (await epochs.lost()) {
       // The log ends first: a failure here leaves no epoch begun, and the next tick tries again.
       const targets = await source.highWatermarks();
@@ -77,20 +87,20 @@ export class StoreEpochKeeper {
       this.resumeChecked = true;
       log.warn({ epoch: id }, 'feature store lost its state: new epoch, replaying the log');
       // A loss during a refill starts over: what was replayed may be gone too.
-      this.refill = { id, targets, rewound: false };
+      this.refill = { id, targets, rewound: false, fresh };
     } else if (this.refill === null && !this.resumeChecked) {
       // At start: an epoch another ingester left refilling (it stopped, or failed between its steps) is ours to finish.
       this.resumeChecked = true;
       const id = await epochs.refilling();
       if (id !== null) {
         log.warn({ epoch: id }, 'the feature store epoch is refilling: replaying the log to finish it');
-        this.refill = { id, targets: await source.highWatermarks(), rewound: false };
+        this.refill = { id, targets: await source.highWatermarks(), rewound: false, fresh };
       }
     }
     const refill = this.refill;
     if (refill === null) return;
     if (!refill.rewound) {
-      if ((await source.committedOffsets()).size === 0) {
+      if (refill.fresh || (await source.committedOffsets()).size === 0) {
         // A group that never committed reads the log from its start anyway: nothing to rewind.
       } else if (source.rewindToStart === undefined) {
         log.error({ epoch: refill.id }, 'this event source cannot replay: the epoch stays refilling');

@@ -39,6 +39,11 @@ class FakeSource {
   rewinds = 0;
   failWatermarks = 0;
   failRewinds = 0;
+  /** What the group had committed when the source started (undefined: the source does not say). */
+  commitsAtStart: boolean | undefined = undefined;
+  hadCommitsAtStart(): boolean | undefined {
+    return this.commitsAtStart;
+  }
   async highWatermarks(): Promise<Map<number, string>> {
     if (this.failWatermarks-- > 0) throw new Error('broker unreachable');
     return new Map([[0, END]]);
@@ -108,4 +113,27 @@ t.test('an ingester that starts on an epoch left refilling replays and finishes 
   await tick(k2);
   t.equal(calm.rewinds, 0);
   t.equal(k2.epochsBegun, 0);
+});
+
+t.test('a fresh group at first start is not rewound; a loss found later is', async (t) => {
+  const epochs = new FakeEpochs();
+  const source = new FakeSource();
+  source.commitsAtStart = false; // this process reads the log from its start
+  source.committed.set(0, '40'); // and has committed part of it before the first look
+  const k = keeper(epochs, source);
+  await tick(k);
+  t.equal(source.rewinds, 0, 'no rewind: the consumer is reading from the start already');
+  t.equal(epochs.epoch?.state, 'refilling', 'not ready before the log end');
+  source.committed.set(0, END);
+  await tick(k);
+  t.equal(epochs.epoch?.state, 'ready');
+
+  // Later the store loses its state: what this process wrote is gone, so the log is replayed.
+  epochs.epoch = null;
+  await tick(k);
+  t.equal(source.rewinds, 1, 'a later loss rewinds');
+  t.equal(epochs.epoch?.state, 'refilling', 'and offsets committed before it prove nothing');
+  source.committed.set(0, END);
+  await tick(k);
+  t.equal(epochs.epoch?.state, 'ready');
 });

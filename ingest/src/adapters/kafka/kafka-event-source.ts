@@ -134,6 +134,9 @@ export class KafkaEventSource implements EventSource {
     });
   }
 
+  /** Read before the first fetch (see EventSource.hadCommitsAtStart). */
+  private commitsAtStart: boolean | undefined = undefined;
+
   async start(handler: BatchHandler, onStatus: (s: SourceStatus) => void): Promise<void> {
     this.handler = handler;
     this.onStatus = onStatus;
@@ -143,6 +146,10 @@ export class KafkaEventSource implements EventSource {
     const admin = this.kafka.admin();
     await admin.connect();
     this.admin = admin;
+    this.commitsAtStart = await this.committedOffsets().then(
+      (m) => m.size > 0,
+      () => undefined,
+    );
     await this.launch();
     if (this.commitIntervalMs > 0) {
       // flushDue reports its own failures (commit-failed status); it never throws.
@@ -242,6 +249,10 @@ export class KafkaEventSource implements EventSource {
       this.abandonedSteps.push(what);
       this.log.warn({ deadlineMs: STOP_STEP_DEADLINE_MS }, `stop: ${what} did not finish; going on`);
     }
+  }
+
+  hadCommitsAtStart(): boolean | undefined {
+    return this.commitsAtStart;
   }
 
   private requireAdmin(): Admin {

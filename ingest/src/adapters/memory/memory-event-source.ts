@@ -57,7 +57,15 @@ export class MemoryEventSource implements EventSource {
     this.maxWaitMs = config.maxWaitMs ?? DEFAULT_MAX_WAIT_MS;
   }
 
+  /** Read before the first fetch (see EventSource.hadCommitsAtStart). */
+  private commitsAtStart: boolean | undefined = undefined;
+
+  hadCommitsAtStart(): boolean | undefined {
+    return this.commitsAtStart;
+  }
+
   async start(handler: BatchHandler, onStatus: (s: SourceStatus) => void): Promise<void> {
+    this.commitsAtStart = this.config.log.committed(this.config.groupId, this.config.topic).size > 0;
     if (this.running) return;
     this.handler = handler;
     this.onStatus = onStatus;
