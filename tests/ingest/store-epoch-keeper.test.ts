@@ -67,6 +67,11 @@ function keeper(epochs: StoreEpochs, source: FakeSource): StoreEpochKeeper {
   });
 }
 
+/** The store lost its epoch (a function, so the type checker does not narrow `epoch` to null after it). */
+function lose(epochs: FakeEpochs): void {
+  epochs.epoch = null;
+}
+
 const tick = (k: StoreEpochKeeper) => k.tick().catch(() => undefined);
 
 t.test('a failed log-end read begins no epoch; the next tick does', async (t) => {
@@ -129,7 +134,7 @@ t.test('a fresh group at first start is not rewound; a loss found later is', asy
   t.equal(epochs.epoch?.state, 'ready');
 
   // Later the store loses its state: what this process wrote is gone, so the log is replayed.
-  epochs.epoch = null;
+  lose(epochs);
   await tick(k);
   t.equal(source.rewinds, 1, 'a later loss rewinds');
   t.equal(epochs.epoch?.state, 'refilling', 'and offsets committed before it prove nothing');
