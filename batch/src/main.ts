@@ -29,7 +29,6 @@ import {
   requiredFlag,
   runProgram,
 } from '@mercato/platform/flags';
-import { waitForStopSignal } from '@mercato/platform/lifecycle';
 import { createLogger } from '@mercato/platform/logger';
 import { runMain } from '@mercato/platform/run-main';
 import { parseRegionName } from '@mercato/proto/v1/regions';
@@ -38,6 +37,7 @@ import { kafkaEventHistory, kafkaOutcomeHistory } from './adapters/kafka-history
 import { ndjsonEventHistory, ndjsonOutcomeHistory, readDirectoryFile } from './adapters/ndjson-history.js';
 import { redisNodeSetPublisher } from './adapters/redis-publisher.js';
 import { addEscrowCommands } from './cli/escrow-commands.js';
+import { runEvery } from './cli/run-every.js';
 import { runDirectoryJob } from './directory-job.js';
 import { DEFAULT_WINDOW_MS, runFeaturesJob } from './features-job.js';
 import type { EventHistory, OutcomeHistory } from './ports.js';
@@ -125,17 +125,9 @@ async function features(flags: FeaturesFlags): Promise<number> {
     print({ event: 'batch_published', region, ...r });
   };
   try {
-    await once();
-    if (everyS === undefined) return EXIT_OK;
-    let stop = false;
-    const stopped = waitForStopSignal().then(() => {
-      stop = true;
-    });
-    while (!stop) {
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, everyS * 1000).unref())]);
-      if (!stop)
-        await once().catch((err: Error) => print({ event: 'batch_failed', region, error: err.message }));
-    }
+    await runEvery('batch-features', everyS, once, (err) =>
+      print({ event: 'batch_failed', region, error: err.message }),
+    );
     return EXIT_OK;
   } finally {
     redis.disconnect();

@@ -28,11 +28,11 @@ import {
   parsedFlag,
   requiredFlag,
 } from '@mercato/platform/flags';
-import { waitForStopSignal } from '@mercato/platform/lifecycle';
 import { parseRegionName } from '@mercato/proto/v1/regions';
 import { DEFAULT_ESCROW_SHARE, MAX_ESCROW_SHARE, runEscrowBudgetJob } from '../escrow/escrow-budget-job.js';
 import { EscrowLedger } from '../escrow/escrow-ledger.js';
 import { runEscrowReconcileJob } from '../escrow/escrow-reconcile-job.js';
+import { runEvery } from './run-every.js';
 
 const MAX_EVERY_S = 86_400;
 const MAX_SKUS = 10_000;
@@ -140,18 +140,10 @@ async function budget(f: BudgetFlags): Promise<number> {
       const r = await runEscrowBudgetJob(ledger, { skus, share }, (id) => directory.info(id)?.nodeType);
       print({ event: 'escrow_budget', ...r });
     };
-    await once();
-    if (everyS === undefined) return EXIT_OK;
-    let stop = false;
-    const stopped = waitForStopSignal().then(() => {
-      stop = true;
-    });
-    while (!stop) {
-      await Promise.race([stopped, new Promise((r) => setTimeout(r, everyS * 1000).unref())]);
-      // A failed run (a region unreachable) changes nothing half way that the next run does not finish.
-      if (!stop)
-        await once().catch((err: Error) => print({ event: 'escrow_budget_failed', error: err.message }));
-    }
+    // A failed run (a region unreachable) changes nothing half way that the next run does not finish.
+    await runEvery('escrow-budget', everyS, once, (err) =>
+      print({ event: 'escrow_budget_failed', error: err.message }),
+    );
     return EXIT_OK;
   });
 }
